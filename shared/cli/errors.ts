@@ -1,0 +1,23 @@
+/** Exit codes of every command (CONTRACT.md §4). */
+export const ExitCode = { Success: 0, Failure: 1, BadUsage: 2 } as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** An error the CLI reports as one line (no stack) with its exit code. */
+export class CliError extends Error {
+  override name = 'CliError';
+  constructor(
+    message: string,
+    readonly exitCode: ExitCode = ExitCode.Failure,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** A stage that a later issue builds; the command exists so `--help` shows the whole product. */
+export class NotBuiltError extends CliError {
+  override name = 'NotBuiltError';
+  constructor(command: string, issue: number) {
+    super(`'tillstream ${command}' is not built yet (issue #${issue}).`, ExitCode.BadUsage);
+  }
+}

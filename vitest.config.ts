@@ -1,0 +1,38 @@
+import { defineConfig } from 'vitest/config';
+
+// s3rver encrypts ListObjectsV2 continuation tokens with DES, which Node 20's OpenSSL 3 only
+// offers through the legacy provider (DESIGN.md, "Local stack").
+const execArgv = ['--openssl-legacy-provider'];
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: [
+            'test/unit/**/*.test.ts',
+            'aggregates/**/*.test.ts',
+            'shared/**/*.test.ts',
+            'ingest/**/*.test.ts',
+            'processors/**/*.test.ts',
+          ],
+          exclude: ['**/*.int.test.ts', 'node_modules/**'],
+          pool: 'forks',
+          execArgv,
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts', '**/*.int.test.ts'],
+          exclude: ['node_modules/**'],
+          pool: 'forks',
+          execArgv,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
+  },
+});
