@@ -45,7 +45,36 @@ export function resourceNames(
 }
 
 export function tableNames(names: ResourceNames): readonly string[] {
-  return [names.aggregatesTable, names.ledgerTable, names.stateTable];
+  return tableSpecs(names).map((table) => table.name);
+}
+
+/** A global secondary index: string keys, all attributes projected. */
+export interface IndexSpec {
+  readonly indexName: string;
+  readonly partitionKey: string;
+  readonly sortKey?: string;
+}
+
+/** Everything needed to create a table; every table is keyed by `pk` (S) and `sk` (S), on demand. */
+export interface TableDefinition extends TableSpec {
+  readonly partitionKey: 'pk';
+  readonly sortKey: 'sk';
+  /** Global secondary indexes, the one place a later issue adds them. @default none */
+  readonly globalSecondaryIndexes: readonly IndexSpec[];
+}
+
+/**
+ * Every table, data-driven: the local bootstrap creates exactly these and the CDK app declares
+ * exactly these, so an index added here reaches both.
+ */
+export function tableSpecs(names: ResourceNames): readonly TableDefinition[] {
+  const table = (name: string, purpose: string, globalSecondaryIndexes: readonly IndexSpec[] = []) =>
+    ({ name, purpose, partitionKey: 'pk', sortKey: 'sk', globalSecondaryIndexes }) as const;
+  return [
+    table(names.aggregatesTable, 'customer, location, location-day and chain-day aggregates'),
+    table(names.ledgerTable, 'dedupe ledger of business identities'),
+    table(names.stateTable, 'shard checkpoints, poller watermarks, file status'),
+  ];
 }
 
 export function bucketNames(names: ResourceNames): readonly string[] {
