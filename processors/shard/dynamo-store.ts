@@ -1,0 +1,331 @@
+/**
+ * The `ShardStore` on DynamoDB: aggregates items updated with `ADD` under a high-water-mark
+ * condition, order states in the ledger with a version condition, checkpoints and status in the
+ * state table. Throttling is retried with backoff and jitter; a request that still fails throws,
+ * and the batch is replayed from the checkpoint (never dropped).
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import {
+  Attr,
+  orderStateKey,
+  poisonRecordKey,
+  sequenceFromSortKey,
+  sequenceSortKey,
+  shardCode,
+  shardStateKey,
+} from '../../aggregates/keys.js';
+import { decodeOrderState, encodeOrderState, type OrderState } from '../../aggregates/order-state.js';
+import type { ResourceNames } from '../../shared/resources.js';
+import { type ItemWrite, LedgerConflictError, type ShardStore, type VersionedState } from './flush.js';
+import { type RetryPolicy, retryThrottled } from './retry.js';
+
+/** The processor's view of one shard in the state table. */
+export interface ShardStateItem {
+  readonly shardId: string;
+  /** Last sequence number whose batch is fully applied. */
+  readonly checkpoint?: string;
+  /** The shard is closed (resharded) and every record of it is applied. */
+  readonly done?: boolean;
+  readonly lagMs?: number;
+  readonly recordsPerSecond?: number;
+  readonly ordersPerSecond?: number;
+  readonly checkpointAt?: number;
+  readonly updatedAt?: number;
+}
+
+/** The checkpoint would move backwards: another consumer is ahead on this shard. */
+export class CheckpointRegressionError extends Error {
+  override name = 'CheckpointRegressionError';
+  constructor(
+    readonly shardId: string,
+    readonly sequence: string,
+    options?: ErrorOptions,
+  ) {
+    super(`checkpoint of ${shardId} is already past ${sequence}`, options);
+  }
+}
+
+const LEDGER_STATE = 'st';
+const LEDGER_VERSION = 'v';
+const BATCH_GET_LIMIT = 100;
+
+function storedHighWaterMark(value: unknown): bigint | null {
+  if (typeof value === 'string') return sequenceFromSortKey(value);
+  // The error of a failed condition carries the item in wire form ({ S: … }).
+  if (typeof value === 'object' && value !== null && typeof (value as { S?: unknown }).S === 'string') {
+    return sequenceFromSortKey((value as { S: string }).S);
+  }
+  return null;
+}
+
+export interface DynamoShardStoreOptions {
+  readonly streamName: string;
+  readonly retry?: RetryPolicy;
+  /** Epoch ms; injected so tests control it. @default Date.now */
+  readonly now?: () => number;
+}
+
+export class DynamoShardStore implements ShardStore {
+  private readonly now: () => number;
+  /** Failed item conditions whose error came without the item (dynalite), so a GetItem was needed. */
+  fallbackReads = 0;
+
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly names: ResourceNames,
+    private readonly options: DynamoShardStoreOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  private send<T>(operation: () => Promise<T>): Promise<T> {
+    return retryThrottled(operation, this.options.retry);
+  }
+
+  async loadStates(orderIds: readonly string[]): Promise<Map<string, VersionedState>> {
+    const result = new Map<string, VersionedState>();
+    for (let start = 0; start < orderIds.length; start += BATCH_GET_LIMIT) {
+      let keys: Record<string, unknown>[] = orderIds
+        .slice(start, start + BATCH_GET_LIMIT)
+        .map((orderId) => ({ ...orderStateKey(orderId) }));
+      for (let round = 1; keys.length > 0; round++) {
+        const response = await this.send(() =>
+          this.doc.send(
+            new BatchGetCommand({
+              RequestItems: { [this.names.ledgerTable]: { Keys: keys, ConsistentRead: true } },
+            }),
+          ),
+        );
+        for (const item of response.Responses?.[this.names.ledgerTable] ?? []) {
+          const state = decodeOrderState(String(item[LEDGER_STATE]), `ledger ${String(item['pk'])}`);
+          result.set(state.orderId, { state, version: Number(item[LEDGER_VERSION]) });
+        }
+        keys = (response.UnprocessedKeys?.[this.names.ledgerTable]?.Keys ?? []) as Record<string, unknown>[];
+        if (keys.length > 0) await this.send(() => Promise.reject(unprocessed(round)));
+      }
+    }
+    return result;
+  }
+
+  async writeItem(
+    write: ItemWrite,
+  ): Promise<{ applied: true } | { applied: false; highWaterMark: bigint | null }> {
+    const names: Record<string, string> = { '#w': Attr.highWaterMark(shardCode(write.shardId)) };
+    const values: Record<string, unknown> = { ':w': sequenceSortKey(write.highWaterMark) };
+    const adds: string[] = [];
+    const sets = ['#w = :w'];
+    const conditions =
+      write.condition.kind === 'below' ? ['(attribute_not_exists(#w) OR #w < :c)'] : ['#w = :c'];
+    values[':c'] = sequenceSortKey(write.condition.sequence);
+    Object.entries(write.delta.add).forEach(([name, value], index) => {
+      if (value === 0) return;
+      names[`#a${index}`] = name;
+      values[`:a${index}`] = value;
+      adds.push(`#a${index} :a${index}`);
+    });
+    Object.entries(write.delta.labels).forEach(([name, value], index) => {
+      names[`#l${index}`] = name;
+      values[`:l${index}`] = value;
+      sets.push(`#l${index} = :l${index}`);
+      conditions.push(`(attribute_not_exists(#l${index}) OR #l${index} = :l${index})`);
+    });
+    const expression = `SET ${sets.join(', ')}${adds.length > 0 ? ` ADD ${adds.join(', ')}` : ''}`;
+    try {
+      await this.send(() =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.names.aggregatesTable,
+            Key: { pk: write.key.pk, sk: write.key.sk },
+            UpdateExpression: expression,
+            ConditionExpression: conditions.join(' AND '),
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        ),
+      );
+      return { applied: true };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const hwmName = names['#w']!;
+      if (error.Item !== undefined)
+        return { applied: false, highWaterMark: storedHighWaterMark(error.Item[hwmName]) };
+      this.fallbackReads++;
+      const current = await this.send(() =>
+        this.doc.send(
+          new GetCommand({
+            TableName: this.names.aggregatesTable,
+            Key: { pk: write.key.pk, sk: write.key.sk },
+            ConsistentRead: true,
+            ProjectionExpression: '#w',
+            ExpressionAttributeNames: { '#w': hwmName },
+          }),
+        ),
+      );
+      return { applied: false, highWaterMark: storedHighWaterMark(current.Item?.[hwmName]) };
+    }
+  }
+
+  async saveState(state: OrderState, expectedVersion: number | null): Promise<void> {
+    try {
+      await this.send(() =>
+        this.doc.send(
+          new PutCommand({
+            TableName: this.names.ledgerTable,
+            Item: {
+              ...orderStateKey(state.orderId),
+              [LEDGER_STATE]: encodeOrderState(state),
+              [LEDGER_VERSION]: (expectedVersion ?? 0) + 1,
+            },
+            ...(expectedVersion === null
+              ? { ConditionExpression: 'attribute_not_exists(pk)' }
+              : {
+                  ConditionExpression: '#v = :v',
+                  ExpressionAttributeNames: { '#v': LEDGER_VERSION },
+                  ExpressionAttributeValues: { ':v': expectedVersion },
+                }),
+          }),
+        ),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        throw new LedgerConflictError(state.orderId, expectedVersion, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  async saveCheckpoint(shardId: string, sequence: string): Promise<void> {
+    try {
+      await this.send(() =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.names.stateTable,
+            Key: { ...shardStateKey(this.options.streamName, shardId) },
+            UpdateExpression: 'SET #cp = :seq, #key = :key, #at = :now',
+            ConditionExpression: 'attribute_not_exists(#key) OR #key <= :key',
+            ExpressionAttributeNames: { '#cp': 'checkpoint', '#key': 'cpKey', '#at': 'checkpointAt' },
+            ExpressionAttributeValues: {
+              ':seq': sequence,
+              ':key': sequenceSortKey(sequence),
+              ':now': this.now(),
+            },
+          }),
+        ),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        throw new CheckpointRegressionError(shardId, sequence, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  /** The shard's checkpoint and status item, if any. */
+  async readShardState(shardId: string): Promise<ShardStateItem | undefined> {
+    const response = await this.send(() =>
+      this.doc.send(
+        new GetCommand({
+          TableName: this.names.stateTable,
+          Key: { ...shardStateKey(this.options.streamName, shardId) },
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    return response.Item === undefined ? undefined : toShardState(response.Item);
+  }
+
+  /** Every shard item of the stream (for `tillstream lag` and parent/child ordering). */
+  async listShardStates(): Promise<ShardStateItem[]> {
+    const items: ShardStateItem[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const response = await this.send(() =>
+        this.doc.send(
+          new QueryCommand({
+            TableName: this.names.stateTable,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': shardStateKey(this.options.streamName, '').pk },
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+          }),
+        ),
+      );
+      for (const item of response.Items ?? []) items.push(toShardState(item));
+      startKey = response.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return items;
+  }
+
+  /** Records the shard's lag and throughput (and `done` once a closed shard is drained). */
+  async saveShardStatus(
+    shardId: string,
+    status: Pick<ShardStateItem, 'lagMs' | 'recordsPerSecond' | 'ordersPerSecond' | 'done'>,
+  ): Promise<void> {
+    const sets = ['#updatedAt = :updatedAt'];
+    const names: Record<string, string> = { '#updatedAt': 'updatedAt' };
+    const values: Record<string, unknown> = { ':updatedAt': this.now() };
+    for (const [name, value] of Object.entries(status)) {
+      if (value === undefined) continue;
+      sets.push(`#${name} = :${name}`);
+      names[`#${name}`] = name;
+      values[`:${name}`] = value;
+    }
+    await this.send(() =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.names.stateTable,
+          Key: { ...shardStateKey(this.options.streamName, shardId) },
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      ),
+    );
+  }
+
+  /** Keeps a record that is not a valid order event, with the reason, so it can be replayed after a fix. */
+  async reportPoison(shardId: string, sequence: string, data: Uint8Array, reason: string): Promise<void> {
+    await this.send(() =>
+      this.doc.send(
+        new PutCommand({
+          TableName: this.names.stateTable,
+          Item: {
+            ...poisonRecordKey(this.options.streamName, shardId, sequence),
+            data: Buffer.from(data).toString('base64'),
+            reason,
+            reportedAt: this.now(),
+          },
+        }),
+      ),
+    );
+  }
+}
+
+function toShardState(item: Record<string, unknown>): ShardStateItem {
+  const numberOf = (name: string) => (typeof item[name] === 'number' ? (item[name] as number) : undefined);
+  return {
+    shardId: String(item['sk']),
+    ...(typeof item['checkpoint'] === 'string' ? { checkpoint: item['checkpoint'] } : {}),
+    ...(item['done'] === true ? { done: true } : {}),
+    lagMs: numberOf('lagMs'),
+    recordsPerSecond: numberOf('recordsPerSecond'),
+    ordersPerSecond: numberOf('ordersPerSecond'),
+    checkpointAt: numberOf('checkpointAt'),
+    updatedAt: numberOf('updatedAt'),
+  };
+}
+
+function unprocessed(round: number): Error {
+  const error = new Error(`BatchGetItem left keys unprocessed (round ${round})`);
+  error.name = 'ProvisionedThroughputExceededException';
+  return error;
+}

@@ -1,0 +1,242 @@
+/**
+ * One micro-batch flush with exactly-once effect on the aggregates, over a `ShardStore` (DynamoDB
+ * in production, memory in property tests).
+ *
+ * Write order: (1) item updates, (2) order states in the ledger, (3) the shard checkpoint.
+ *
+ * Invariant (per item X, per shard): X = Σ over orders o of contribution_X(ledger_o ∪ records of o
+ * with sequence ≤ hwm_X). It holds at every crash point:
+ * - an item update is conditional on `hwm_X < first sequence of the batch` and sets
+ *   `hwm_X = last sequence`; when the condition fails the item already holds the records up to
+ *   hwm_X, and only the steps after it are added (conditional on hwm_X being unchanged);
+ * - the ledger is written only after every item update, so a ledger state never holds a record
+ *   that an item still lacks; an item whose contribution changed for any single order is written
+ *   (even if the orders' changes cancel), so a ledger write cut off between orders stays exact;
+ * - the checkpoint only moves the replay start; a replay with any batch boundaries reads states
+ *   that already hold the replayed records (set union: no change) or not (the items' hwm says
+ *   what they hold).
+ */
+
+import {
+  type BatchPlan,
+  type BatchRecord,
+  type ItemPlan,
+  owedDelta,
+  planBatch,
+} from '../../aggregates/batch.js';
+import type { ItemDelta } from '../../aggregates/delta.js';
+import type { ItemKey } from '../../aggregates/keys.js';
+import type { OrderState } from '../../aggregates/order-state.js';
+
+/** Points in a flush where the fault-injection seam may stop the process. */
+export const CrashWindow = {
+  BeforeItems: 'before-items',
+  BetweenItems: 'between-items',
+  BeforeLedger: 'before-ledger',
+  BetweenLedger: 'between-ledger',
+  BeforeCheckpoint: 'before-checkpoint',
+  AfterCheckpoint: 'after-checkpoint',
+} as const;
+export type CrashWindow = (typeof CrashWindow)[keyof typeof CrashWindow];
+
+/** Called at each window; a test throws `InjectedCrash` from it. Off (absent) in production. */
+export type CrashHook = (window: CrashWindow) => void;
+
+/** The error a crash hook throws: the runner treats it as the process dying. */
+export class InjectedCrash extends Error {
+  override name = 'InjectedCrash';
+  constructor(readonly window: CrashWindow) {
+    super(`injected crash at ${window}`);
+  }
+}
+
+/** An order state with the ledger version it was read at (`null`: not in the ledger). */
+export interface VersionedState {
+  readonly state: OrderState;
+  readonly version: number | null;
+}
+
+/** How an item update is guarded by the shard's high-water mark. */
+export type HighWaterCondition =
+  /** The item holds none of the batch: hwm absent or below the batch's first sequence. */
+  | { readonly kind: 'below'; readonly sequence: bigint }
+  /** The item holds the batch up to exactly this sequence. */
+  | { readonly kind: 'equals'; readonly sequence: bigint };
+
+export interface ItemWrite {
+  readonly key: ItemKey;
+  readonly delta: ItemDelta;
+  readonly shardId: string;
+  readonly condition: HighWaterCondition;
+  /** The hwm the item has after the write. */
+  readonly highWaterMark: bigint;
+}
+
+/** The persistence a flush needs; every method is a single request or a retried sequence of them. */
+export interface ShardStore {
+  /** Consistent reads of the orders' ledger states. */
+  loadStates(orderIds: readonly string[]): Promise<Map<string, VersionedState>>;
+  /**
+   * Adds the delta, sets the labels and the hwm if the condition holds (labels must be absent or
+   * equal). Resolves `{ applied: true }`, or `{ applied: false, highWaterMark }` with the item's
+   * current hwm for this shard (`null` if absent) when the condition failed.
+   */
+  writeItem(write: ItemWrite): Promise<{ applied: true } | { applied: false; highWaterMark: bigint | null }>;
+  /** Puts an order state if the ledger still has `expectedVersion`; throws `LedgerConflictError` otherwise. */
+  saveState(state: OrderState, expectedVersion: number | null): Promise<void>;
+  /** Records that the shard is processed up to and including `sequence`. */
+  saveCheckpoint(shardId: string, sequence: string): Promise<void>;
+}
+
+/** Another writer changed an order's state since it was read: the batch is retried. */
+export class LedgerConflictError extends Error {
+  override name = 'LedgerConflictError';
+  constructor(
+    readonly orderId: string,
+    readonly expectedVersion: number | null,
+    options?: ErrorOptions,
+  ) {
+    super(`order ${orderId} changed in the ledger since version ${expectedVersion ?? 'none'}`, options);
+  }
+}
+
+/** An item update failed for a reason other than a replay (a label collision, a concurrent writer). */
+export class ItemConflictError extends Error {
+  override name = 'ItemConflictError';
+  constructor(
+    readonly key: ItemKey,
+    readonly shardId: string,
+    detail: string,
+  ) {
+    super(`item ${key.pk}/${key.sk} (shard ${shardId}): ${detail}`);
+  }
+}
+
+export interface FlushOptions {
+  readonly crashAt?: CrashHook;
+  /** Item updates in flight at once. @default 16 */
+  readonly concurrency?: number;
+  /** Skip the checkpoint (the Lambda event source mapping keeps it). @default false */
+  readonly skipCheckpoint?: boolean;
+}
+
+export interface FlushResult {
+  readonly records: number;
+  readonly duplicateRecords: number;
+  readonly ordersChanged: number;
+  /** Item updates sent, owed-part retries included. */
+  readonly itemWrites: number;
+  /** Items that already held part of the batch (replays). */
+  readonly replayedItems: number;
+  readonly ledgerWrites: number;
+  readonly lastSequence: string;
+}
+
+async function mapConcurrent<T>(
+  values: readonly T[],
+  concurrency: number,
+  work: (value: T, index: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(concurrency, values.length) }, async () => {
+    while (next < values.length) {
+      const index = next++;
+      await work(values[index]!, index);
+    }
+  });
+  await Promise.all(workers);
+}
+
+async function writeItemPlan(
+  store: ShardStore,
+  shardId: string,
+  plan: BatchPlan,
+  item: ItemPlan,
+): Promise<{ writes: number; replayed: boolean }> {
+  const first = await store.writeItem({
+    key: item.key,
+    delta: owedDelta(item, null),
+    shardId,
+    condition: { kind: 'below', sequence: plan.firstSequence },
+    highWaterMark: plan.lastSequence,
+  });
+  if (first.applied) return { writes: 1, replayed: false };
+  const held = first.highWaterMark;
+  if (held === null || held < plan.firstSequence) {
+    throw new ItemConflictError(item.key, shardId, 'condition failed without a replay (label collision?)');
+  }
+  if (held >= plan.lastSequence) return { writes: 1, replayed: true };
+  const second = await store.writeItem({
+    key: item.key,
+    delta: owedDelta(item, held),
+    shardId,
+    condition: { kind: 'equals', sequence: held },
+    highWaterMark: plan.lastSequence,
+  });
+  if (!second.applied) {
+    throw new ItemConflictError(item.key, shardId, `high-water mark moved from ${held} during the flush`);
+  }
+  return { writes: 2, replayed: true };
+}
+
+/**
+ * Applies one shard's micro-batch (records in any order, duplicates allowed) exactly once.
+ *
+ * @example
+ * const result = await flushBatch(store, 'shardId-000000000000', records);
+ */
+export async function flushBatch(
+  store: ShardStore,
+  shardId: string,
+  records: readonly BatchRecord[],
+  options: FlushOptions = {},
+): Promise<FlushResult> {
+  const crash = options.crashAt ?? (() => {});
+  const orderIds = [...new Set(records.map((record) => record.event.orderId))];
+  const loaded = await store.loadStates(orderIds);
+  const initial = new Map<string, OrderState>();
+  for (const [orderId, versioned] of loaded) initial.set(orderId, versioned.state);
+  const plan = planBatch(initial, records);
+
+  crash(CrashWindow.BeforeItems);
+  const items = [...plan.items.values()];
+  const half = Math.floor(items.length / 2);
+  let itemWrites = 0;
+  let replayedItems = 0;
+  await mapConcurrent(items.slice(0, half), options.concurrency ?? 16, async (item) => {
+    const outcome = await writeItemPlan(store, shardId, plan, item);
+    itemWrites += outcome.writes;
+    if (outcome.replayed) replayedItems++;
+  });
+  if (items.length > 0) crash(CrashWindow.BetweenItems);
+  await mapConcurrent(items.slice(half), options.concurrency ?? 16, async (item) => {
+    const outcome = await writeItemPlan(store, shardId, plan, item);
+    itemWrites += outcome.writes;
+    if (outcome.replayed) replayedItems++;
+  });
+
+  crash(CrashWindow.BeforeLedger);
+  const states = [...plan.changedStates];
+  const saveState = async ([orderId, state]: readonly [string, OrderState]): Promise<void> => {
+    await store.saveState(state, loaded.get(orderId)?.version ?? null);
+  };
+  if (states.length > 0) await saveState(states[0]!);
+  if (states.length > 1) crash(CrashWindow.BetweenLedger);
+  await mapConcurrent(states.slice(1), options.concurrency ?? 16, saveState);
+  const ledgerWrites = states.length;
+
+  const lastSequence = plan.lastSequence.toString();
+  crash(CrashWindow.BeforeCheckpoint);
+  if (!options.skipCheckpoint) await store.saveCheckpoint(shardId, lastSequence);
+  crash(CrashWindow.AfterCheckpoint);
+
+  return {
+    records: records.length,
+    duplicateRecords: plan.duplicateRecords,
+    ordersChanged: plan.changedStates.size,
+    itemWrites,
+    replayedItems,
+    ledgerWrites,
+    lastSequence,
+  };
+}

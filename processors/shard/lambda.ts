@@ -1,0 +1,84 @@
+/**
+ * The shard processor as an AWS Lambda on a Kinesis event source mapping: the same flush as the
+ * local runner, with the mapping keeping the checkpoint. Partial batch responses
+ * (`ReportBatchItemFailures`): on any failure the lowest sequence number of the batch is reported,
+ * so the mapping retries from there (a replay the flush absorbs exactly); a failed batch is never
+ * reported as a success. Poison records are kept in the state table and skipped.
+ */
+import type { BatchRecord } from '../../aggregates/batch.js';
+import { type AwsClients, createClients } from '../../shared/aws/clients.js';
+import { loadSettings } from '../../shared/config.js';
+import { type ResourceNames, resourceNames } from '../../shared/resources.js';
+import { decodeOrderEvent, PoisonRecordError } from '../../shared/schemas/order-event.js';
+import { DynamoShardStore } from './dynamo-store.js';
+import { flushBatch } from './flush.js';
+
+/** The parts of a Kinesis event record the handler reads (aws-lambda's `KinesisStreamRecord`). */
+export interface KinesisEventRecord {
+  /** `shardId-000000000000:<sequence number>` */
+  readonly eventID: string;
+  readonly eventSourceARN: string;
+  readonly kinesis: { readonly sequenceNumber: string; readonly data: string; readonly partitionKey: string };
+}
+
+export interface KinesisStreamEvent {
+  readonly Records: readonly KinesisEventRecord[];
+}
+
+export interface BatchResponse {
+  readonly batchItemFailures: { readonly itemIdentifier: string }[];
+}
+
+/** Processes one invocation's records (one shard's, in order) against `store`. */
+export async function processKinesisEvent(
+  event: KinesisStreamEvent,
+  store: DynamoShardStore,
+  log: (message: string) => void = console.error,
+): Promise<BatchResponse> {
+  if (event.Records.length === 0) return { batchItemFailures: [] };
+  const lowest = event.Records.reduce((low, record) =>
+    BigInt(record.kinesis.sequenceNumber) < BigInt(low.kinesis.sequenceNumber) ? record : low,
+  ).kinesis.sequenceNumber;
+  try {
+    const byShard = new Map<string, BatchRecord[]>();
+    for (const record of event.Records) {
+      const shardId = record.eventID.slice(0, record.eventID.indexOf(':'));
+      const sequence = record.kinesis.sequenceNumber;
+      const data = Buffer.from(record.kinesis.data, 'base64');
+      try {
+        const records = byShard.get(shardId) ?? [];
+        records.push({ sequence: BigInt(sequence), event: decodeOrderEvent(data, sequence) });
+        byShard.set(shardId, records);
+      } catch (error) {
+        if (!(error instanceof PoisonRecordError)) throw error;
+        log(`shard ${shardId}: ${error.message}`);
+        await store.reportPoison(shardId, sequence, data, error.message);
+      }
+    }
+    for (const [shardId, records] of byShard)
+      await flushBatch(store, shardId, records, { skipCheckpoint: true });
+    return { batchItemFailures: [] };
+  } catch (error) {
+    log(
+      `batch from ${lowest} failed, to be retried: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
+    return { batchItemFailures: [{ itemIdentifier: lowest }] };
+  }
+}
+
+let shared: { clients: AwsClients; names: ResourceNames; streamName: string } | undefined;
+
+/** The Lambda entry point; clients are created once per container. */
+export async function handler(event: KinesisStreamEvent): Promise<BatchResponse> {
+  if (shared === undefined) {
+    const settings = loadSettings(process.env);
+    const names = resourceNames(settings, process.env);
+    shared = {
+      clients: createClients({ kind: 'aws', region: settings.region }),
+      names,
+      streamName: names.ordersStream,
+    };
+  }
+  const store = new DynamoShardStore(shared.clients.doc, shared.names, { streamName: shared.streamName });
+  return processKinesisEvent(event, store);
+}

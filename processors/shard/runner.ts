@@ -1,0 +1,281 @@
+/**
+ * The local shard consumer: one consumer per shard (ListShards, GetShardIterator after the
+ * checkpoint or from TRIM_HORIZON, a GetRecords loop), records grouped into micro-batches by
+ * count and time with rxjs, each batch flushed with exactly-once effect. After a reshard a child
+ * shard starts only when its parents are drained, so an order's records never interleave across
+ * shards. On AWS the same flush runs in `lambda.ts` instead.
+ */
+import {
+  type _Record,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type KinesisClient,
+  ListShardsCommand,
+  type Shard,
+} from '@aws-sdk/client-kinesis';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { bufferTime, concatMap, filter, lastValueFrom, Observable } from 'rxjs';
+import type { BatchRecord } from '../../aggregates/batch.js';
+import type { ResourceNames } from '../../shared/resources.js';
+import { decodeOrderEvent, PoisonRecordError } from '../../shared/schemas/order-event.js';
+import { DynamoShardStore } from './dynamo-store.js';
+import { type CrashHook, flushBatch, InjectedCrash } from './flush.js';
+import { type RetryPolicy, retryThrottled } from './retry.js';
+
+export interface ProcessorOptions {
+  /** Records per micro-batch at most. @default 500 */
+  readonly batchMaxRecords?: number;
+  /** A micro-batch is flushed at the latest this long after its first record. @default 1000 */
+  readonly batchMaxWaitMs?: number;
+  /** GetRecords limit. @default 1000 */
+  readonly getRecordsLimit?: number;
+  /** Wait between GetRecords calls that returned nothing. @default 500 */
+  readonly idlePollMs?: number;
+  /** Stop when every shard is caught up (MillisBehindLatest 0, nothing pending). @default false */
+  readonly untilCaughtUp?: boolean;
+  /** Fault-injection seam for tests; absent in production. */
+  readonly crashAt?: CrashHook;
+  readonly retry?: RetryPolicy;
+  readonly signal?: AbortSignal;
+  readonly log?: (message: string) => void;
+  readonly now?: () => number;
+}
+
+export interface ShardSummary {
+  readonly shardId: string;
+  readonly records: number;
+  readonly poisonRecords: number;
+  readonly batches: number;
+  readonly itemWrites: number;
+  readonly ordersChanged: number;
+}
+
+export interface ProcessorSummary {
+  readonly shards: ShardSummary[];
+  readonly records: number;
+  readonly itemWrites: number;
+  readonly ordersChanged: number;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+
+async function listShards(kinesis: KinesisClient, streamName: string, retry?: RetryPolicy): Promise<Shard[]> {
+  const shards: Shard[] = [];
+  let nextToken: string | undefined;
+  do {
+    const response = await retryThrottled(
+      () =>
+        kinesis.send(
+          new ListShardsCommand(
+            nextToken === undefined ? { StreamName: streamName } : { NextToken: nextToken },
+          ),
+        ),
+      retry,
+    );
+    shards.push(...(response.Shards ?? []));
+    nextToken = response.NextToken;
+  } while (nextToken !== undefined);
+  return shards;
+}
+
+interface Pending {
+  readonly records: _Record[];
+  readonly millisBehindLatest: number;
+}
+
+/**
+ * Consumes every shard of the orders stream into the aggregates.
+ *
+ * @example
+ * const summary = await runShardProcessors(clients.kinesis, clients.doc, names, { untilCaughtUp: true });
+ */
+export async function runShardProcessors(
+  kinesis: KinesisClient,
+  doc: DynamoDBDocumentClient,
+  names: ResourceNames,
+  options: ProcessorOptions = {},
+): Promise<ProcessorSummary> {
+  const log = options.log ?? (() => {});
+  const now = options.now ?? Date.now;
+  const store = new DynamoShardStore(doc, names, {
+    streamName: names.ordersStream,
+    ...(options.retry ? { retry: options.retry } : {}),
+    now,
+  });
+  const summaries = new Map<string, ShardSummary>();
+  const running = new Map<string, Promise<void>>();
+  let failure: unknown;
+
+  const consume = async (shardId: string): Promise<void> => {
+    const summary = { shardId, records: 0, poisonRecords: 0, batches: 0, itemWrites: 0, ordersChanged: 0 };
+    summaries.set(shardId, summary);
+    const state = await store.readShardState(shardId);
+    const iterator = await retryThrottled(
+      () =>
+        kinesis.send(
+          new GetShardIteratorCommand({
+            StreamName: names.ordersStream,
+            ShardId: shardId,
+            ...(state?.checkpoint
+              ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: state.checkpoint }
+              : { ShardIteratorType: 'TRIM_HORIZON' }),
+          }),
+        ),
+      options.retry,
+    );
+    let shardClosed = false;
+    let lagMs = 0;
+    let lastStatusAt = now();
+    const maxRecords = options.batchMaxRecords ?? 500;
+    let inFlight = 0;
+    let wake: (() => void) | undefined;
+
+    const source = new Observable<_Record>((subscriber) => {
+      let nextIterator = iterator.ShardIterator;
+      (async () => {
+        while (!subscriber.closed && !options.signal?.aborted) {
+          if (nextIterator === undefined) {
+            shardClosed = true;
+            break;
+          }
+          // Backpressure: read on only while at most two batches wait for their flush.
+          while (inFlight >= 2 * maxRecords && !subscriber.closed) await new Promise<void>((r) => (wake = r));
+          const response: Pending & { next?: string } = await retryThrottled(
+            () =>
+              kinesis
+                .send(
+                  new GetRecordsCommand({
+                    ShardIterator: nextIterator,
+                    Limit: options.getRecordsLimit ?? 1000,
+                  }),
+                )
+                .then((r) => ({
+                  records: r.Records ?? [],
+                  millisBehindLatest: r.MillisBehindLatest ?? 0,
+                  ...(r.NextShardIterator ? { next: r.NextShardIterator } : {}),
+                })),
+            options.retry,
+          );
+          nextIterator = response.next;
+          lagMs = response.millisBehindLatest;
+          for (const record of response.records) {
+            inFlight++;
+            subscriber.next(record);
+          }
+          if (response.records.length === 0) {
+            if (options.untilCaughtUp && lagMs === 0) break;
+            if (now() - lastStatusAt > 5_000) {
+              lastStatusAt = now();
+              await store.saveShardStatus(shardId, { lagMs, recordsPerSecond: 0, ordersPerSecond: 0 });
+            }
+            await sleep(options.idlePollMs ?? 500, options.signal);
+          }
+        }
+        subscriber.complete();
+      })().catch((error: unknown) => subscriber.error(error));
+    });
+
+    await lastValueFrom(
+      source.pipe(
+        bufferTime(options.batchMaxWaitMs ?? 1000, null, maxRecords),
+        filter((records) => records.length > 0),
+        concatMap(async (records) => {
+          const started = now();
+          const batch: BatchRecord[] = [];
+          for (const record of records) {
+            const sequence = record.SequenceNumber ?? '';
+            try {
+              batch.push({
+                sequence: BigInt(sequence),
+                event: decodeOrderEvent(record.Data ?? new Uint8Array(), sequence),
+              });
+            } catch (error) {
+              if (!(error instanceof PoisonRecordError)) throw error;
+              summary.poisonRecords++;
+              log(`shard ${shardId}: ${error.message}`);
+              await store.reportPoison(shardId, sequence, record.Data ?? new Uint8Array(), error.message);
+            }
+          }
+          let ordersChanged = 0;
+          if (batch.length > 0) {
+            const result = await flushBatch(
+              store,
+              shardId,
+              batch,
+              options.crashAt ? { crashAt: options.crashAt } : {},
+            );
+            summary.itemWrites += result.itemWrites;
+            ordersChanged = result.ordersChanged;
+          } else {
+            await store.saveCheckpoint(shardId, records[records.length - 1]?.SequenceNumber ?? '0');
+          }
+          summary.records += records.length;
+          summary.ordersChanged += ordersChanged;
+          summary.batches++;
+          const seconds = Math.max(now() - Math.min(started, lastStatusAt), 1) / 1000;
+          lastStatusAt = now();
+          await store.saveShardStatus(shardId, {
+            lagMs,
+            recordsPerSecond: Math.round(records.length / seconds),
+            ordersPerSecond: Math.round(ordersChanged / seconds),
+          });
+          inFlight -= records.length;
+          wake?.();
+        }),
+      ),
+      { defaultValue: undefined },
+    );
+    if (shardClosed) await store.saveShardStatus(shardId, { done: true, lagMs: 0 });
+    else await store.saveShardStatus(shardId, { lagMs });
+  };
+
+  for (;;) {
+    if (failure !== undefined || options.signal?.aborted) break;
+    const shards = await listShards(kinesis, names.ordersStream, options.retry);
+    const states = new Map((await store.listShardStates()).map((state) => [state.shardId, state]));
+    const listed = new Set(shards.map((shard) => shard.ShardId));
+    // A parent that is no longer listed has expired: nothing of it is left to apply.
+    const drained = (shardId: string | undefined) =>
+      shardId === undefined || !listed.has(shardId) || states.get(shardId)?.done === true;
+    for (const shard of shards) {
+      const shardId = shard.ShardId!;
+      if (running.has(shardId) || states.get(shardId)?.done) continue;
+      // With --until-caught-up an open shard is consumed once, up to its end of the moment.
+      if (options.untilCaughtUp && summaries.has(shardId)) continue;
+      if (!drained(shard.ParentShardId) || !drained(shard.AdjacentParentShardId)) continue;
+      log(`shard ${shardId}: consuming`);
+      running.set(
+        shardId,
+        consume(shardId)
+          .catch((error: unknown) => {
+            failure ??= error;
+            if (!(error instanceof InjectedCrash)) log(`shard ${shardId}: ${String(error)}`);
+          })
+          .finally(() => running.delete(shardId)),
+      );
+    }
+    if (options.untilCaughtUp) {
+      if (running.size === 0) break;
+      // When a parent finishes its children become startable: list again after any consumer ends.
+      await Promise.race(running.values());
+    } else {
+      await sleep(10_000, options.signal);
+    }
+  }
+  await Promise.all(running.values());
+  if (failure !== undefined) throw failure;
+  const shards = [...summaries.values()].sort((a, b) => (a.shardId < b.shardId ? -1 : 1));
+  return {
+    shards,
+    records: shards.reduce((sum, shard) => sum + shard.records, 0),
+    itemWrites: shards.reduce((sum, shard) => sum + shard.itemWrites, 0),
+    ordersChanged: shards.reduce((sum, shard) => sum + shard.ordersChanged, 0),
+  };
+}

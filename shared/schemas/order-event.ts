@@ -1,0 +1,224 @@
+/**
+ * The stream record (the transformed layer): one order event = the accepted line rows and option
+ * rows of ONE order that one file contributed. A later file's rows for the same order are another
+ * event of the same shape (an amendment). The partition key is the ORDER_ID.
+ *
+ * The JSON is compact, with short keys, because Kinesis bills and throttles by bytes:
+ *
+ * | key | meaning |
+ * |---|---|
+ * | `v` | schema version, `1` |
+ * | `e` | event id: unique per (file content, order), so a re-sent event has the same id |
+ * | `o` | ORDER_ID |
+ * | `L` | line rows: `i` LINEITEM_ID, `r` RESTAURANT_ID, `z` the location's IANA zone (resolved by ingest), `t` CREATION_TIME_UTC (epoch ms), `u` USER_ID (`null` = guest), `y` IS_LOYALTY, `c` ITEM_CATEGORY (empty = `Uncategorized`), `p` ITEM_PRICE in cents, `q` ITEM_QUANTITY, `g` lineage |
+ * | `P` | option rows: `i` LINEITEM_ID, `n` OPTION_GROUP_NAME, `m` OPTION_NAME, `p` OPTION_PRICE in cents (negative = discount), `q` OPTION_QUANTITY, `g` lineage |
+ * | `g` | lineage `[file, contentHash, row, arrival]`: the file id, the SHA-256 of its bytes, the 1-based row after the header, and the file's arrival sequence in the raw layer |
+ *
+ * The arrival sequence is part of the lineage because CONTRACT.md §2 breaks ties between lines of
+ * the same instant by "first file, then first row", and file ids do not sort in arrival order.
+ */
+import { z } from 'zod';
+
+export const ORDER_EVENT_VERSION = 1;
+
+/** Where a row came from: enough to find it in the raw layer and to order it against other rows. */
+export interface Lineage {
+  /** Source path (folder) or Drive file id. */
+  readonly file: string;
+  /** SHA-256 (hex) of the file's bytes, so a re-uploaded file with other content is another source. */
+  readonly contentHash: string;
+  /** 1-based CSV record number after the header. */
+  readonly row: number;
+  /** The file's arrival sequence in the raw layer: files are taken in this order. */
+  readonly arrival: number;
+}
+
+/** An accepted `order_items` row of the event's order. */
+export interface EventLine {
+  readonly lineItemId: string;
+  readonly restaurantId: string;
+  /** IANA zone of the restaurant, resolved by ingest from the locations file or the default. */
+  readonly timeZone: string;
+  readonly createdAtMs: number;
+  /** `null` for a guest order. */
+  readonly userId: string | null;
+  readonly isLoyalty: boolean;
+  readonly category: string;
+  readonly unitPriceCents: number;
+  readonly quantity: number;
+  readonly lineage: Lineage;
+}
+
+/** An accepted `order_item_options` row of the event's order. */
+export interface EventOption {
+  readonly lineItemId: string;
+  readonly groupName: string;
+  readonly optionName: string;
+  /** Negative = a discount. */
+  readonly priceCents: number;
+  readonly quantity: number;
+  readonly lineage: Lineage;
+}
+
+/** One order event, decoded. */
+export interface OrderEvent {
+  readonly eventId: string;
+  readonly orderId: string;
+  readonly lines: readonly EventLine[];
+  readonly options: readonly EventOption[];
+}
+
+const cents = z.number().int().refine(Number.isSafeInteger, 'must be a safe integer');
+const count = z.number().int().min(1).refine(Number.isSafeInteger, 'must be a safe integer');
+const nonEmpty = z.string().min(1);
+const wireLineage = z.tuple([nonEmpty, z.string(), z.number().int().min(1), z.number().int().min(0)]);
+
+const wireLine = z.object({
+  i: nonEmpty,
+  r: nonEmpty,
+  z: nonEmpty,
+  t: z.number().int(),
+  u: z.string().min(1).nullable(),
+  y: z.boolean(),
+  c: nonEmpty,
+  p: cents.min(0),
+  q: count,
+  g: wireLineage,
+});
+
+const wireOption = z.object({
+  i: nonEmpty,
+  n: z.string(),
+  m: z.string(),
+  p: cents,
+  q: count,
+  g: wireLineage,
+});
+
+const wireEvent = z.object({
+  v: z.literal(ORDER_EVENT_VERSION),
+  e: nonEmpty,
+  o: nonEmpty,
+  L: z.array(wireLine),
+  P: z.array(wireOption),
+});
+
+type WireEvent = z.infer<typeof wireEvent>;
+type WireLineage = z.infer<typeof wireLineage>;
+
+/** A stream record that is not a valid order event: reported, never applied, never fatal to the shard. */
+export class PoisonRecordError extends Error {
+  override name = 'PoisonRecordError';
+  constructor(
+    message: string,
+    /** The record's sequence number or another locator, when known. */
+    readonly locator: string | undefined,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+const toLineage = ([file, contentHash, row, arrival]: WireLineage): Lineage => ({
+  file,
+  contentHash,
+  row,
+  arrival,
+});
+
+const fromLineage = (lineage: Lineage): WireLineage => [
+  lineage.file,
+  lineage.contentHash,
+  lineage.row,
+  lineage.arrival,
+];
+
+/**
+ * The record's bytes for Kinesis.
+ *
+ * @example
+ * const data = encodeOrderEvent(event);
+ * await putRecords(kinesis, stream, [{ partitionKey: event.orderId, data }]);
+ */
+export function encodeOrderEvent(event: OrderEvent): Uint8Array {
+  const wire: WireEvent = {
+    v: ORDER_EVENT_VERSION,
+    e: event.eventId,
+    o: event.orderId,
+    L: event.lines.map((line) => ({
+      i: line.lineItemId,
+      r: line.restaurantId,
+      z: line.timeZone,
+      t: line.createdAtMs,
+      u: line.userId,
+      y: line.isLoyalty,
+      c: line.category,
+      p: line.unitPriceCents,
+      q: line.quantity,
+      g: fromLineage(line.lineage),
+    })),
+    P: event.options.map((option) => ({
+      i: option.lineItemId,
+      n: option.groupName,
+      m: option.optionName,
+      p: option.priceCents,
+      q: option.quantity,
+      g: fromLineage(option.lineage),
+    })),
+  };
+  return new TextEncoder().encode(JSON.stringify(wire));
+}
+
+/**
+ * Decodes and validates one stream record; throws `PoisonRecordError` naming the field at fault.
+ *
+ * @example
+ * const event = decodeOrderEvent(record.Data, record.SequenceNumber);
+ */
+export function decodeOrderEvent(data: Uint8Array, locator?: string): OrderEvent {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(data));
+  } catch (error) {
+    throw new PoisonRecordError(
+      `record ${locator ?? '?'} is not UTF-8 JSON: ${(error as Error).message}`,
+      locator,
+      { cause: error },
+    );
+  }
+  const parsed = wireEvent.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = issue?.path.join('.') ?? '';
+    throw new PoisonRecordError(
+      `record ${locator ?? '?'} is not an order event: ${path === '' ? '' : `${path}: `}${issue?.message ?? 'invalid'}`,
+      locator,
+      { cause: parsed.error },
+    );
+  }
+  const wire = parsed.data;
+  return {
+    eventId: wire.e,
+    orderId: wire.o,
+    lines: wire.L.map((line) => ({
+      lineItemId: line.i,
+      restaurantId: line.r,
+      timeZone: line.z,
+      createdAtMs: line.t,
+      userId: line.u,
+      isLoyalty: line.y,
+      category: line.c,
+      unitPriceCents: line.p,
+      quantity: line.q,
+      lineage: toLineage(line.g),
+    })),
+    options: wire.P.map((option) => ({
+      lineItemId: option.i,
+      groupName: option.n,
+      optionName: option.m,
+      priceCents: option.p,
+      quantity: option.q,
+      lineage: toLineage(option.g),
+    })),
+  };
+}

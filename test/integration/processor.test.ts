@@ -1,0 +1,102 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { itemsToMartInput } from '../../aggregates/mart-input.js';
+import { putRecords } from '../../ingest/producer.js';
+import { CrashWindow, InjectedCrash } from '../../processors/shard/flush.js';
+import { runShardProcessors } from '../../processors/shard/runner.js';
+import { bootstrapLocalResources } from '../../shared/aws/bootstrap.js';
+import { type AwsClients, createClients } from '../../shared/aws/clients.js';
+import type { DynamoEngine } from '../../shared/config.js';
+import { type LocalStack, startLocalStack } from '../../shared/local/stack.js';
+import { resourceNames } from '../../shared/resources.js';
+import { encodeOrderEvent } from '../../shared/schemas/order-event.js';
+import { sampleEvents } from '../unit/aggregates/generators.js';
+import { normaliseTable, referenceItems } from '../unit/aggregates/reference.js';
+
+const names = resourceNames({ resourcePrefix: 'proc' });
+const javaAvailable = spawnSync('java', ['-version']).status === 0;
+const engines: DynamoEngine[] = javaAvailable ? ['dynalite', 'local-jar'] : ['dynalite'];
+
+async function scanAll(clients: AwsClients, table: string): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await clients.doc.send(new ScanCommand({ TableName: table, ExclusiveStartKey: startKey }));
+    items.push(...(page.Items ?? []));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey !== undefined);
+  return items;
+}
+
+describe.each(engines)('shard processor on %s', (engine) => {
+  let stack: LocalStack;
+  let clients: AwsClients;
+  let stateDir: string;
+
+  beforeAll(async () => {
+    stateDir = await mkdtemp(join(tmpdir(), 'tillstream-processor-'));
+    stack = await startLocalStack({ stateDir, fresh: true, dynamoEngine: engine });
+    await bootstrapLocalResources(stack.endpoints, names, { shardCount: 2 });
+    clients = createClients({ kind: 'local', endpoints: stack.endpoints });
+  });
+
+  afterAll(async () => {
+    clients?.destroy();
+    await stack?.stop();
+    await rm(stateDir, { recursive: true, force: true });
+  });
+
+  it('applies every row exactly once through crashes in every window, restarts and duplicates', async () => {
+    // Prepare: 80 orders (amendments, late options, late earlier lines), 10% of the records twice
+    const events = sampleEvents(80, 2024);
+    const records = events.map((event) => ({ partitionKey: event.orderId, data: encodeOrderEvent(event) }));
+    const duplicates = records.filter((_, index) => index % 10 === 3);
+    await putRecords(clients.kinesis, names.ordersStream, records);
+    await putRecords(clients.kinesis, names.ordersStream, duplicates);
+
+    // Act: one run per crash window (crash at its 2nd occurrence), each a fresh "process", then a clean run
+    const crashed = new Set<string>();
+    const batchOptions = { batchMaxRecords: 9, batchMaxWaitMs: 30, idlePollMs: 20, untilCaughtUp: true };
+    // Other batch sizes per restart, so replays cut the stream at other boundaries.
+    const batchSizes = [9, 13, 5, 11, 7, 17];
+    for (const [run, window] of Object.values(CrashWindow).entries()) {
+      let seen = 0;
+      try {
+        await runShardProcessors(clients.kinesis, clients.doc, names, {
+          ...batchOptions,
+          batchMaxRecords: batchSizes[run % batchSizes.length]!,
+          crashAt: (at) => {
+            if (at === window && ++seen === 2) throw new InjectedCrash(at);
+          },
+        });
+      } catch (error) {
+        if (!(error instanceof InjectedCrash)) throw error;
+        crashed.add(error.window);
+      }
+    }
+    // More duplicates after the crashes: a producer retry of records already applied.
+    await putRecords(clients.kinesis, names.ordersStream, duplicates);
+    const summary = await runShardProcessors(clients.kinesis, clients.doc, names, batchOptions);
+
+    // Assess
+    expect(crashed).toEqual(new Set(Object.values(CrashWindow)));
+    expect(summary.shards.map((shard) => shard.shardId)).toHaveLength(2);
+    const items = await scanAll(clients, names.aggregatesTable);
+    const stored = normaliseTable(
+      items.map((item): [string, Record<string, unknown>] => [`${item['pk']}|${item['sk']}`, item]),
+    );
+    const expected = referenceItems(events);
+    expect(stored.size).toBeGreaterThan(15);
+    expect(stored).toEqual(expected);
+
+    const martInput = itemsToMartInput(items as { pk: string; sk: string }[]);
+    const expectedNet = [...expected.entries()]
+      .filter(([id]) => id.startsWith('L#'))
+      .reduce((sum, [, item]) => sum + Number(item['n'] ?? 0), 0);
+    expect(martInput.locationDays.reduce((sum, day) => sum + day.netCents, 0)).toBe(expectedNet);
+  });
+});

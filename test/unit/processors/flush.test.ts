@@ -1,0 +1,125 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { BatchRecord } from '../../../aggregates/batch.js';
+import { CrashWindow, flushBatch, InjectedCrash } from '../../../processors/shard/flush.js';
+import type { OrderEvent } from '../../../shared/schemas/order-event.js';
+import { deliveryArbitrary, eventsArbitrary, sampleEvents } from '../aggregates/generators.js';
+import { normaliseTable, referenceItems } from '../aggregates/reference.js';
+import { MemoryShardStore } from './memory-store.js';
+
+const SHARDS = ['shardId-000000000000', 'shardId-000000000001'] as const;
+const WINDOWS = Object.values(CrashWindow);
+/** Kinesis-sized sequence numbers, far beyond 2^53, to exercise the BigInt path. */
+const KINESIS_SEQUENCE = 49_590_338_271_490_256_608_559_692_538_361_571_095_921_575_989_136_588_898n;
+
+/** Orders go to a shard by their id, like a partition key; sequence numbers grow per shard. */
+function toShards(delivered: readonly OrderEvent[]): Map<string, BatchRecord[]> {
+  const shards = new Map<string, BatchRecord[]>(SHARDS.map((shard) => [shard, []]));
+  delivered.forEach((event, index) => {
+    const shard = SHARDS[Number(event.orderId.replace(/\D/g, '')) % SHARDS.length]!;
+    const sequence = KINESIS_SEQUENCE + BigInt(index * 1000);
+    shards.get(shard)?.push({ sequence, event });
+  });
+  return shards;
+}
+
+interface Fault {
+  readonly window: (typeof WINDOWS)[number] | null;
+}
+
+/**
+ * Runs every shard to its end: batches of the given sizes from the checkpoint, a crash when the
+ * next fault says so (then a restart from the checkpoint with the next batch size).
+ */
+async function runWithFaults(
+  store: MemoryShardStore,
+  shards: Map<string, BatchRecord[]>,
+  batchSizes: readonly number[],
+  faults: readonly Fault[],
+): Promise<{ crashes: Set<string> }> {
+  const crashes = new Set<string>();
+  let step = 0;
+  let pending = true;
+  while (pending) {
+    pending = false;
+    for (const [shardId, records] of shards) {
+      const checkpoint = store.checkpoints.get(shardId);
+      const start =
+        checkpoint === undefined ? 0 : records.findIndex((record) => record.sequence > BigInt(checkpoint));
+      if (start < 0 || start >= records.length) continue;
+      pending = true;
+      const size = batchSizes[step % batchSizes.length]!;
+      const fault = faults[step];
+      step++;
+      try {
+        await flushBatch(store, shardId, records.slice(start, start + size), {
+          concurrency: 3,
+          crashAt: (window) => {
+            if (fault?.window === window) throw new InjectedCrash(window);
+          },
+        });
+      } catch (error) {
+        if (!(error instanceof InjectedCrash)) throw error;
+        crashes.add(error.window);
+      }
+    }
+  }
+  return { crashes };
+}
+
+describe('flushBatch with crashes (memory store)', () => {
+  it('any crashes, replays with other batch boundaries and duplicates give the exact items', async () => {
+    const scenario = eventsArbitrary(10).chain((events) =>
+      fc.tuple(
+        fc.constant(events),
+        deliveryArbitrary(events),
+        fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 20 }),
+        fc.array(fc.record({ window: fc.option(fc.constantFrom(...WINDOWS), { freq: 2 }) }), {
+          maxLength: 30,
+        }),
+      ),
+    );
+    await fc.assert(
+      fc.asyncProperty(scenario, async ([events, delivered, batchSizes, faults]) => {
+        // Prepare
+        const store = new MemoryShardStore();
+        // Act
+        await runWithFaults(store, toShards(delivered), batchSizes, faults);
+        // Assess
+        expect(normaliseTable(store.table())).toEqual(referenceItems(events));
+      }),
+      { numRuns: 200 },
+    );
+  }, 60_000);
+
+  describe.each(WINDOWS)('a crash at %s', (window) => {
+    it('is recovered exactly on restart, with other batch boundaries', async () => {
+      // Prepare: a fixed data set, a crash in this window on every shard's first two flushes
+      const events = sampleEvents(12, 42);
+      const delivered = fc.sample(deliveryArbitrary(events), { seed: 7, numRuns: 1 })[0]!;
+      const store = new MemoryShardStore();
+      // Act
+      const { crashes } = await runWithFaults(
+        store,
+        toShards(delivered),
+        [6, 3, 8, 5],
+        [{ window }, { window }, { window }, { window }],
+      );
+      // Assess
+      expect(crashes).toEqual(new Set([window]));
+      expect(normaliseTable(store.table())).toEqual(referenceItems(events));
+    });
+  });
+
+  it('writes each touched item once per batch', async () => {
+    // Prepare
+    const events = sampleEvents(12, 3);
+    const store = new MemoryShardStore();
+    const records = events.map((event, index) => ({ sequence: BigInt(index + 1), event }));
+    // Act
+    const result = await flushBatch(store, SHARDS[0], records);
+    // Assess
+    expect(result.itemWrites).toBe(store.items.size);
+    expect(store.itemWrites).toBe(store.items.size);
+  });
+});

@@ -1,0 +1,108 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
+import { lagReport } from '../../../processors/shard/cli.js';
+import { DynamoShardStore } from '../../../processors/shard/dynamo-store.js';
+import { type KinesisStreamEvent, processKinesisEvent } from '../../../processors/shard/lambda.js';
+import { resourceNames } from '../../../shared/resources.js';
+import { encodeOrderEvent } from '../../../shared/schemas/order-event.js';
+import { sampleEvents } from '../aggregates/generators.js';
+
+const names = resourceNames({ resourcePrefix: 't' });
+const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
+const dynamo = mockClient(doc);
+
+function kinesisEvent(data: Uint8Array[], firstSequence = 100n): KinesisStreamEvent {
+  return {
+    Records: data.map((bytes, index) => ({
+      eventID: `shardId-000000000001:${firstSequence + BigInt(index)}`,
+      eventSourceARN: 'arn:aws:kinesis:us-east-1:1:stream/t-orders',
+      kinesis: {
+        sequenceNumber: String(firstSequence + BigInt(index)),
+        data: Buffer.from(bytes).toString('base64'),
+        partitionKey: 'k',
+      },
+    })),
+  };
+}
+
+describe('Lambda handler', () => {
+  afterEach(() => dynamo.reset());
+  const store = () =>
+    new DynamoShardStore(doc, names, { streamName: names.ordersStream, retry: { maxAttempts: 1 } });
+  const events = sampleEvents(3, 5).map((event) => encodeOrderEvent(event));
+
+  it('reports no failure when every record is applied, and keeps no checkpoint itself', async () => {
+    // Prepare
+    dynamo.on(BatchGetCommand).resolves({ Responses: {} });
+    dynamo.on(UpdateCommand).resolves({});
+    dynamo.on(PutCommand).resolves({});
+    // Act
+    const response = await processKinesisEvent(kinesisEvent(events), store(), () => {});
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(
+      dynamo
+        .commandCalls(UpdateCommand)
+        .every((call) => call.args[0].input.TableName === names.aggregatesTable),
+    ).toBe(true);
+  });
+
+  it('reports the lowest sequence number when the flush fails, never a success', async () => {
+    // Prepare
+    dynamo.on(BatchGetCommand).resolves({ Responses: {} });
+    dynamo.on(UpdateCommand).rejects(Object.assign(new Error('boom'), { name: 'InternalServerError' }));
+    // Act
+    const response = await processKinesisEvent(
+      kinesisEvent(events, 4_959_000_000_000_000_000_000n),
+      store(),
+      () => {},
+    );
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: '4959000000000000000000' }] });
+  });
+
+  it('keeps a poison record in the state table and applies the rest', async () => {
+    // Prepare
+    dynamo.on(BatchGetCommand).resolves({ Responses: {} });
+    dynamo.on(UpdateCommand).resolves({});
+    dynamo.on(PutCommand).resolves({});
+    // Act
+    const response = await processKinesisEvent(
+      kinesisEvent([new TextEncoder().encode('not json'), ...events]),
+      store(),
+      () => {},
+    );
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    const poison = dynamo
+      .commandCalls(PutCommand)
+      .filter((call) => call.args[0].input.TableName === names.stateTable);
+    expect(poison).toHaveLength(1);
+    expect(poison[0]!.args[0].input.Item).toMatchObject({
+      pk: 'poison#t-orders',
+      sk: 'shardId-000000000001#100',
+    });
+  });
+});
+
+describe('lag report', () => {
+  it('marks a shard behind the threshold', () => {
+    // Act
+    const report = lagReport(
+      [
+        { shardId: 'shardId-000000000000', lagMs: 10, updatedAt: 1_000 },
+        { shardId: 'shardId-000000000001', lagMs: 90_000, updatedAt: 1_000 },
+        { shardId: 'shardId-000000000002', lagMs: 999_999, done: true },
+      ],
+      60_000,
+      3_000,
+    );
+    // Assess
+    expect(report.behind).toBe(true);
+    expect(report.lines).toHaveLength(3);
+    expect(report.lines[2]).toMatch(/shardId-000000000001\s+90000.*BEHIND/);
+    expect(report.lines[1]).toMatch(/ok$/);
+  });
+});

@@ -1,0 +1,68 @@
+/**
+ * An in-memory `ShardStore` with DynamoDB's semantics for what the flush relies on: conditional
+ * updates that either apply whole or not at all, ADD on missing counters, versioned ledger puts.
+ */
+import { applyDelta, type PlainItem } from '../../../aggregates/delta.js';
+import { Attr, itemId, sequenceFromSortKey, sequenceSortKey, shardCode } from '../../../aggregates/keys.js';
+import { decodeOrderState, encodeOrderState, type OrderState } from '../../../aggregates/order-state.js';
+import {
+  type ItemWrite,
+  LedgerConflictError,
+  type ShardStore,
+  type VersionedState,
+} from '../../../processors/shard/flush.js';
+
+export class MemoryShardStore implements ShardStore {
+  readonly items = new Map<string, PlainItem>();
+  readonly ledger = new Map<string, { text: string; version: number }>();
+  readonly checkpoints = new Map<string, string>();
+  itemWrites = 0;
+
+  async loadStates(orderIds: readonly string[]): Promise<Map<string, VersionedState>> {
+    const result = new Map<string, VersionedState>();
+    for (const orderId of orderIds) {
+      const entry = this.ledger.get(orderId);
+      if (entry) result.set(orderId, { state: decodeOrderState(entry.text), version: entry.version });
+    }
+    return result;
+  }
+
+  async writeItem(
+    write: ItemWrite,
+  ): Promise<{ applied: true } | { applied: false; highWaterMark: bigint | null }> {
+    this.itemWrites++;
+    const id = itemId(write.key);
+    const item = this.items.get(id);
+    const hwmName = Attr.highWaterMark(shardCode(write.shardId));
+    const stored = item?.[hwmName];
+    const held = typeof stored === 'string' ? sequenceFromSortKey(stored) : null;
+    const hwmHolds =
+      write.condition.kind === 'below'
+        ? held === null || held < write.condition.sequence
+        : held === write.condition.sequence;
+    const labelsHold = Object.entries(write.delta.labels).every(
+      ([name, value]) => item?.[name] === undefined || item[name] === value,
+    );
+    if (!hwmHolds || !labelsHold) return { applied: false, highWaterMark: held };
+    const updated = applyDelta(item, write.delta);
+    updated[hwmName] = sequenceSortKey(write.highWaterMark);
+    this.items.set(id, updated);
+    return { applied: true };
+  }
+
+  async saveState(state: OrderState, expectedVersion: number | null): Promise<void> {
+    const current = this.ledger.get(state.orderId);
+    if ((current?.version ?? null) !== expectedVersion)
+      throw new LedgerConflictError(state.orderId, expectedVersion);
+    this.ledger.set(state.orderId, { text: encodeOrderState(state), version: (expectedVersion ?? 0) + 1 });
+  }
+
+  async saveCheckpoint(shardId: string, sequence: string): Promise<void> {
+    this.checkpoints.set(shardId, sequence);
+  }
+
+  /** Items as `pk|sk` → attributes, for `normaliseTable`. */
+  table(): [string, Record<string, unknown>][] {
+    return [...this.items.values()].map((item) => [`${item.pk}|${item.sk}`, item]);
+  }
+}
