@@ -26,7 +26,8 @@ export function buildProgram(): Command {
     )
     .option('--aws', 'talk to the deployed AWS resources (also TILLSTREAM_TARGET=aws)')
     .option('--fresh', 'start the embedded local stack from empty state')
-    .option('--state-dir <dir>', 'local state directory (also TILLSTREAM_STATE_DIR)', '.tillstream')
+    // No commander default: TILLSTREAM_STATE_DIR must apply when the flag is absent (settings default: .tillstream).
+    .option('--state-dir <dir>', 'local state directory (also TILLSTREAM_STATE_DIR; default .tillstream)')
     .addOption(
       new Option('--dynamodb <engine>', 'local DynamoDB engine (also TILLSTREAM_DYNAMODB)').choices([
         'dynalite',
@@ -39,49 +40,93 @@ export function buildProgram(): Command {
   program
     .command('demo')
     .description('generate a realistic chain, run the whole pipeline locally, print every metric (npm start)')
-    .action(notBuilt('demo', 9));
+    .option('--out <dir>', 'where to export the marts', 'tillstream-out')
+    .action(async (options: { out?: string }, command: Command) => {
+      const { runDemoCommand } = await import('../../processors/pipeline/cli.js');
+      await runDemoCommand(options, command.optsWithGlobals<GlobalOptions>());
+    });
   program
     .command('run')
     .description('the whole pipeline once over a folder: land, validate, stream, process, compact, export')
     .requiredOption('--input <dir|drive://id>', 'a local folder, or drive://FOLDER_ID[,ID…]')
     .option('--as-of <date>', 'snapshot date YYYY-MM-DD (default: yesterday in the chain time zone)')
     .option('--export <dir>', 'copy the snapshot marts here')
-    .action(notBuilt('run', 9));
+    .action(async (options: { input: string; asOf?: string; export?: string }, command: Command) => {
+      const { runRunCommand } = await import('../../processors/pipeline/cli.js');
+      await runRunCommand(options, command.optsWithGlobals<GlobalOptions>());
+    });
   program
     .command('generate')
     .description("write a realistic chain's order exports (deterministic for a seed)")
-    .requiredOption('--out <dir>', 'output folder')
-    .action(notBuilt('generate', 2));
+    .requiredOption('--out <dir>', 'output folder (created; must be empty)')
+    .option('--locations <n>', 'number of locations', '20')
+    .option('--days <n>', 'number of export days (default 90)')
+    .option('--order-items <n>', 'instead of --days: about this many order_items rows (e.g. 1000000)')
+    .option('--seed <n>', 'random seed: same options and seed, same bytes', '1')
+    .option('--start <date>', 'first local date YYYY-MM-DD (default 2023-01-01)')
+    .option('--orders-per-day <n>', 'mean orders per location and day (default 120)')
+    .option('--profile <name|file.json>', 'default | clean | messy | a JSON file of overrides', 'default')
+    .option('--files-per <split>', 'day | location-day | single', 'day')
+    .option('--json', 'print the summary as JSON')
+    .action(async (options: import('../../ingest/generator/cli.js').GenerateCommandOptions) => {
+      const { runGenerateCommand } = await import('../../ingest/generator/cli.js');
+      await runGenerateCommand(options);
+    });
   program
     .command('poll')
     .description('one poll cycle: land new files in S3, validate, put orders on the stream')
-    .option('--input <dir|drive://id>', 'a local folder, or drive://FOLDER_ID[,ID…]')
-    .option('--watch', 'poll on an interval')
-    .action(notBuilt('poll', 3));
+    .option('--input <dir|drive://id>', 'a local folder, or drive://FOLDER_ID[,ID…] (also TILLSTREAM_INPUT)')
+    .option('--watch', 'poll on an interval until interrupted')
+    .option('--interval <seconds>', 'seconds between polls with --watch (default 60)')
+    .action(async (options: import('../../ingest/cli.js').PollCommandOptions, command: Command) => {
+      const { runPollCommand } = await import('../../ingest/cli.js');
+      await runPollCommand(options, command.optsWithGlobals<GlobalOptions>());
+    });
   program
     .command('process')
     .description('consume every shard into the DynamoDB aggregates')
     .option('--until-caught-up', 'stop when every shard is caught up')
-    .action(notBuilt('process', 4));
+    .option('--batch-records <n>', 'records per micro-batch at most (default 500)')
+    .option('--batch-ms <ms>', 'flush a micro-batch at the latest after this long (default 1000)')
+    .action(
+      async (options: import('../../processors/shard/cli.js').ProcessCommandOptions, command: Command) => {
+        const { runProcessCommand } = await import('../../processors/shard/cli.js');
+        await runProcessCommand(options, command.optsWithGlobals<GlobalOptions>());
+      },
+    );
   program
     .command('compact')
     .description('compute every mart for a date into an S3 snapshot')
     .option('--as-of <date>', 'snapshot date YYYY-MM-DD')
-    .action(notBuilt('compact', 9));
+    .action(async (options: { asOf?: string }, command: Command) => {
+      const { runCompactCommand } = await import('../../processors/pipeline/cli.js');
+      await runCompactCommand(options, command.optsWithGlobals<GlobalOptions>());
+    });
   program
     .command('export')
     .description("copy a snapshot's marts to a folder")
     .option('--as-of <date>', 'snapshot date YYYY-MM-DD')
     .option('--to <dir>', 'destination folder')
-    .action(notBuilt('export', 9));
+    .action(async (options: { asOf?: string; to?: string }, command: Command) => {
+      const { runExportCommand } = await import('../../processors/pipeline/cli.js');
+      await runExportCommand(options, command.optsWithGlobals<GlobalOptions>());
+    });
   program
     .command('requeue')
     .description('re-validate quarantined rows and stream those that now pass')
-    .action(notBuilt('requeue', 3));
+    .action(async (_options: unknown, command: Command) => {
+      const { runRequeueCommand } = await import('../../ingest/cli.js');
+      await runRequeueCommand(command.optsWithGlobals<GlobalOptions>());
+    });
   program
     .command('lag')
     .description('per-shard lag; non-zero exit when a shard is behind')
-    .action(notBuilt('lag', 4));
+    .option('--max-lag-ms <ms>', 'a shard further behind than this fails the command (default 60000)')
+    .option('--json', 'machine-readable')
+    .action(async (options: import('../../processors/shard/cli.js').LagCommandOptions, command: Command) => {
+      const { runLagCommand } = await import('../../processors/shard/cli.js');
+      await runLagCommand(options, command.optsWithGlobals<GlobalOptions>());
+    });
   program
     .command('dashboard')
     .description('serve the web dashboard')
@@ -116,6 +161,13 @@ export function buildProgram(): Command {
     .description('recompute everything from the raw layer independently and report differences')
     .option('--as-of <date>', 'snapshot date YYYY-MM-DD')
     .action(notBuilt('reconcile', 7));
+  program
+    .command('stack')
+    .description('run the embedded local stack (DynamoDB, Kinesis, S3), print its endpoints, stop on Ctrl-C')
+    .action(async (_options: unknown, command: Command) => {
+      const { runStackCommand } = await import('./stack.js');
+      await runStackCommand(command.optsWithGlobals<GlobalOptions>());
+    });
   return program;
 }
 

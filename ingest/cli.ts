@@ -1,0 +1,109 @@
+/** The `poll` and `requeue` commands (CONTRACT.md §4). */
+import { CliError, ExitCode } from '../shared/cli/errors.js';
+import type { GlobalOptions } from '../shared/cli/main.js';
+import { type PollResult, runPollCycle } from './poll.js';
+import { formatReportTable } from './report.js';
+import { runRequeue } from './requeue.js';
+import { sleepMs } from './retry.js';
+import { driveFolderIds, sourceFor } from './sources.js';
+import { PollerState } from './state.js';
+
+export interface PollCommandOptions {
+  readonly input?: string;
+  readonly watch?: boolean;
+  /** Seconds between polls with `--watch`. */
+  readonly interval?: string;
+}
+
+/** What the command prints after a cycle. */
+export function describePoll(result: PollResult): string {
+  const lines: string[] = [];
+  if (result.reports.length > 0) lines.push(formatReportTable(result.reports));
+  lines.push(
+    `${result.reports.length} file(s), ${result.recordsPut} record(s) put` +
+      (result.optionsSettled > 0 ? `, ${result.optionsSettled} pending option(s) applied` : '') +
+      (result.optionsOrphaned > 0 ? `, ${result.optionsOrphaned} orphan option(s) quarantined` : ''),
+  );
+  for (const error of result.errors) lines.push(`not read this time: ${error.path}: ${error.message}`);
+  return lines.join('\n');
+}
+
+/** `tillstream poll [--input DIR|drive://ID] [--watch]`. */
+export async function runPollCommand(
+  options: PollCommandOptions,
+  globals: GlobalOptions,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<void> {
+  const input = options.input ?? env['TILLSTREAM_INPUT'];
+  if (input === undefined || input === '') {
+    throw new CliError('poll needs --input DIR|drive://FOLDER_ID (or TILLSTREAM_INPUT)', ExitCode.BadUsage);
+  }
+  const folderIds = driveFolderIds(input);
+  if (folderIds !== null && folderIds.length === 0) {
+    throw new CliError(`--input ${input} names no Drive folder`, ExitCode.BadUsage);
+  }
+  const intervalSeconds = Number(options.interval ?? env['TILLSTREAM_POLL_INTERVAL_SECONDS'] ?? '60');
+  if (!Number.isFinite(intervalSeconds) || intervalSeconds <= 0) {
+    throw new CliError(
+      `--interval must be a positive number of seconds (given ${options.interval})`,
+      ExitCode.BadUsage,
+    );
+  }
+  const { openContext } = await import('../shared/cli/context.js');
+  const context = await openContext(globals);
+  let stopping = false;
+  const stop = () => {
+    stopping = true;
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    const state = new PollerState(context.clients.doc, context.names.stateTable);
+    const source = sourceFor(input, state, env);
+    do {
+      const result = await runPollCycle({
+        clients: context.clients,
+        names: context.names,
+        settings: context.settings,
+        source,
+        clock: Date.now,
+        log: (message) => process.stderr.write(`${message}\n`),
+      });
+      process.stdout.write(`${describePoll(result)}\n`);
+      if (!options.watch) {
+        if (result.errors.length > 0) throw new CliError(`${result.errors.length} file(s) could not be read`);
+        break;
+      }
+      for (let waited = 0; waited < intervalSeconds * 1000 && !stopping; waited += 250) await sleepMs(250);
+    } while (!stopping);
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    await context.close();
+  }
+}
+
+/** `tillstream requeue`. */
+export async function runRequeueCommand(globals: GlobalOptions): Promise<void> {
+  const { openContext } = await import('../shared/cli/context.js');
+  const context = await openContext(globals);
+  try {
+    const result = await runRequeue({
+      clients: context.clients,
+      names: context.names,
+      settings: context.settings,
+      clock: Date.now,
+    });
+    const still = Object.entries(result.stillRejected)
+      .map(([reason, count]) => `${reason} ${count}`)
+      .join(', ');
+    process.stdout.write(
+      `${result.examined} quarantined row(s) re-validated: ${result.accepted} accepted, ${result.duplicate} duplicate, ` +
+        `${result.excluded} excluded, ${result.pending} pending; ${result.recordsPut} record(s) put` +
+        (still === '' ? '' : `; still rejected: ${still}`) +
+        '\n',
+    );
+  } finally {
+    await context.close();
+  }
+}

@@ -1,0 +1,978 @@
+/**
+ * One poll cycle (CONTRACT.md §1, issue #3): list the source, land every new or changed file byte
+ * for byte in the raw layer, then read each landed file from its raw copy in arrival order, settle
+ * row duplicates against the identity ledger, put one order event per order on the stream, write
+ * quarantine and the ingest report, and finally settle options that were waiting for their line.
+ *
+ * Crash safety: a landed version stays "unfinished" in the state table until its report is
+ * written; the next cycle resumes it from the raw layer. Ledger claims name the row that made them,
+ * so the resumed file accepts its own claims again and re-puts their records (the processors
+ * dedupe stream replays). Options whose line is unknown wait in the state table with their arrival.
+ */
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Settings } from '../shared/config.js';
+import { splitCsvRecord } from '../shared/input/csv.js';
+import { matchHeader } from '../shared/input/header.js';
+import { parseExport } from '../shared/input/parse.js';
+import {
+  EntryKind,
+  type LineItemEntry,
+  type OptionEntry,
+  validationSettings,
+} from '../shared/input/types.js';
+import type { ResourceNames } from '../shared/resources.js';
+import { type CalendarDay, FileKind, type LocationConfig } from '../shared/schemas/input.js';
+import {
+  type EventLine,
+  type EventOption,
+  encodeOrderEvent,
+  type Lineage,
+} from '../shared/schemas/order-event.js';
+import { ReasonCode, type Rejection } from '../shared/schemas/reasons.js';
+import { ExportTooLargeError, SourceError } from './errors.js';
+import {
+  type Candidate,
+  ClaimStatus,
+  Decision,
+  decide,
+  decideInOrder,
+  type IdentityKey,
+  keyString,
+  type LedgerClaim,
+  lineKey,
+  lineValueHash,
+  optionKey,
+  optionValueHash,
+  type RowClaimant,
+  RowKind,
+} from './identity.js';
+import { putClaim, readClaims, releaseClaim, setClaimStatus } from './ledger.js';
+import { putRecords, type StreamRecord } from './producer.js';
+import {
+  getObjectBytes,
+  getReport,
+  putQuarantine,
+  putRaw,
+  putReport,
+  type QuarantineRecord,
+  quarantinePrefix,
+  rawKey,
+  reportKey,
+} from './raw-layer.js';
+import {
+  assertCountsAddUp,
+  FileStatus,
+  type IngestReport,
+  type Settlement,
+  settlePending,
+} from './report.js';
+import { type BackoffOptions, mapLimit } from './retry.js';
+import { lineRow, optionRow } from './rows.js';
+import { arrivalOrder, ContentKind, type FileSource, readAll, type SourceFile } from './source.js';
+import { type LandedVersion, type PendingOption, PollerState } from './state.js';
+
+const MS_PER_DAY = 86_400_000;
+/** Concurrent ledger and state writes per cycle. */
+const CLAIM_CONCURRENCY = 16;
+
+/** The points between the steps of a cycle, where the fault hook may simulate a crash. */
+export const PollStep = {
+  Listed: 'listed',
+  /** A file's raw copy is written; it is not registered yet. */
+  Landed: 'landed',
+  /** A landed version is registered as unfinished. */
+  Registered: 'registered',
+  /** A file's ledger claims (and pending options) are written; nothing is on the stream yet. */
+  Claimed: 'claimed',
+  /** A file's records are on the stream; no quarantine or report yet. */
+  Put: 'put',
+  /** Quarantine and report are written; the version is not marked finished. */
+  Reported: 'reported',
+  Finished: 'finished',
+  /** The source's watermark is committed. */
+  Committed: 'committed',
+  /** Settled options are on the stream; claims, reports and pending entries not updated. */
+  SettlePut: 'settle_put',
+  /** Reports updated; pending entries not deleted yet. */
+  SettleReported: 'settle_reported',
+} as const;
+export type PollStep = (typeof PollStep)[keyof typeof PollStep];
+
+/** What a cycle needs: clients and names, settings, the source, a clock. */
+export interface PollDependencies {
+  readonly clients: {
+    readonly doc: DynamoDBDocumentClient;
+    readonly kinesis: KinesisClient;
+    readonly s3: S3Client;
+  };
+  readonly names: ResourceNames;
+  readonly settings: Settings;
+  readonly source: FileSource;
+  /** Epoch ms now. */
+  readonly clock: () => number;
+  readonly backoff?: BackoffOptions;
+  /** Called after each step; a throw there is a crash at that point (fault-injection tests). */
+  readonly onStep?: (step: PollStep, detail: string) => void | Promise<void>;
+  readonly log?: (message: string) => void;
+}
+
+/** What one cycle did. */
+export interface PollResult {
+  /** Reports of the files handled in this cycle, in arrival order. */
+  readonly reports: IngestReport[];
+  /** Files that could not be read this time (retried next cycle). */
+  readonly errors: { readonly path: string; readonly message: string }[];
+  readonly recordsPut: number;
+  readonly optionsSettled: number;
+  readonly optionsOrphaned: number;
+}
+
+/**
+ * Runs one poll cycle.
+ *
+ * @example
+ * const result = await runPollCycle({ clients, names, settings, source: createFolderSource('./exports'), clock: Date.now });
+ * console.log(formatReportTable(result.reports));
+ */
+export async function runPollCycle(deps: PollDependencies): Promise<PollResult> {
+  return new PollCycle(deps).run();
+}
+
+class PollCycle {
+  private readonly state: PollerState;
+  private readonly reports: IngestReport[] = [];
+  private readonly errors: { path: string; message: string }[] = [];
+  private locations = new Map<string, LocationConfig>();
+  private recordsPut = 0;
+  private optionsSettled = 0;
+  private optionsOrphaned = 0;
+
+  constructor(private readonly deps: PollDependencies) {
+    this.state = new PollerState(deps.clients.doc, deps.names.stateTable);
+  }
+
+  private async step(step: PollStep, detail = ''): Promise<void> {
+    await this.deps.onStep?.(step, detail);
+  }
+
+  private get fileMaxBytes(): number {
+    return this.deps.settings.maxFileBytes;
+  }
+
+  async run(): Promise<PollResult> {
+    const { source } = this.deps;
+    this.locations = await this.state.locations();
+    const listed = arrivalOrder(await source.listFiles());
+    await this.step(PollStep.Listed, String(listed.length));
+    for (const file of listed) {
+      try {
+        await this.land(file);
+      } catch (error) {
+        // Only a source failure skips the file; anything else (S3, DynamoDB) fails the cycle.
+        if (!(error instanceof SourceError)) throw error;
+        // A file that cannot be read now is retried next cycle; its head is not advanced.
+        this.errors.push({ path: file.path, message: error.message });
+        this.deps.log?.(`cannot land ${file.path}: ${error.message}`);
+      }
+    }
+    // Only once every listed file is landed may the source's watermark move past them.
+    if (this.errors.length === 0) {
+      await source.commit?.();
+      await this.step(PollStep.Committed);
+    }
+    const unfinished = await this.state.unfinished();
+    // Reference files first: a locations file dropped with the orders gives them their zones.
+    const isReference = (version: LandedVersion) =>
+      version.kindHint === FileKind.Locations || version.kindHint === FileKind.DateDim;
+    for (const version of [...unfinished.filter(isReference), ...unfinished.filter((v) => !isReference(v))]) {
+      await this.ingestVersion(version);
+    }
+    await this.settlePendingOptions();
+    return {
+      reports: [...this.reports].sort(
+        (left, right) =>
+          (left.arrivalSeq ?? Number.MAX_SAFE_INTEGER) - (right.arrivalSeq ?? Number.MAX_SAFE_INTEGER),
+      ),
+      errors: this.errors,
+      recordsPut: this.recordsPut,
+      optionsSettled: this.optionsSettled,
+      optionsOrphaned: this.optionsOrphaned,
+    };
+  }
+
+  // ---- landing ---------------------------------------------------------------------------------
+
+  private async land(file: SourceFile): Promise<void> {
+    const { source, names, clients, clock } = this.deps;
+    const fileKey = `${source.sourceName}:${file.id}`;
+    const head = await this.state.fileHead(fileKey);
+    if (head?.versionTag === file.versionTag) return;
+
+    if (file.contentKind === ContentKind.Unsupported) {
+      const report = this.wholeFileReport(file, null, null, null, FileStatus.UnknownKind, null);
+      const key = `raw/source=${source.sourceName}/file=${encodeURIComponent(file.id)}/unsupported/${encodeURIComponent(file.name)}.ingest-report.json`;
+      const skipped = { ...report, fileMessage: 'a Google document with no CSV export: skipped' };
+      await this.writeReport(key, skipped);
+      this.reports.push(skipped);
+      await this.state.setFileHead(fileKey, { versionTag: file.versionTag, contentHash: null }, file.path);
+      return;
+    }
+    if (file.sizeBytes !== null && file.sizeBytes > this.fileMaxBytes) {
+      await this.landTooLarge(file, fileKey);
+      return;
+    }
+    let bytes: Buffer;
+    try {
+      bytes = await readAll(await source.open(file));
+    } catch (error) {
+      if (error instanceof ExportTooLargeError) {
+        await this.quarantineWholeFile(file, fileKey, null, null, error.message);
+        return;
+      }
+      throw error;
+    }
+    const contentHash = sha256(bytes);
+    if (bytes.length > this.fileMaxBytes) {
+      await this.landTooLarge(file, fileKey, bytes, contentHash);
+      return;
+    }
+    if (head?.contentHash === contentHash) {
+      // Touched but not changed: remember the new tag so the next listing skips it unread.
+      await this.state.setFileHead(fileKey, { versionTag: file.versionTag, contentHash }, file.path);
+      return;
+    }
+    const known = await this.state.version(fileKey, contentHash);
+    if (known !== undefined) {
+      // Landed before (the cycle that landed it crashed before the head moved): resumed below.
+      if (known.done)
+        await this.state.setFileHead(fileKey, { versionTag: file.versionTag, contentHash }, file.path);
+      return;
+    }
+    const objectKey = rawKey(source.sourceName, file.id, contentHash, file.name);
+    const metadata = { 'source-file-id': file.id, 'source-path': file.path, sha256: contentHash };
+    await putRaw(clients.s3, names.rawBucket, objectKey, bytes, bytes.length, metadata);
+    await this.step(PollStep.Landed, file.path);
+    const version: LandedVersion = {
+      sourceName: source.sourceName,
+      fileKey,
+      fileId: file.id,
+      path: file.path,
+      name: file.name,
+      contentHash,
+      sizeBytes: bytes.length,
+      modifiedMs: file.modifiedMs,
+      arrivalSeq: await this.state.nextArrivalSeq(),
+      arrivedAtMs: clock(),
+      rawKey: objectKey,
+      reportKey: reportKey(objectKey),
+      kindHint: kindHint(bytes),
+    };
+    const sameContent = await this.state.contentSeen(contentHash);
+    if (sameContent !== undefined) {
+      // The same bytes under another name or id: kept in the raw layer, never streamed again.
+      const report: IngestReport = {
+        ...this.wholeFileReport(file, version, contentHash, objectKey, FileStatus.DuplicateContent, null),
+        kind: version.kindHint,
+        duplicateOf: { fileId: sameContent.fileId, path: sameContent.path },
+      };
+      await this.writeReport(version.reportKey, report);
+      this.reports.push(report);
+      await this.state.setFileHead(fileKey, { versionTag: file.versionTag, contentHash }, file.path);
+      return;
+    }
+    await this.state.registerLanded({ ...version, versionTag: file.versionTag });
+    await this.step(PollStep.Registered, file.path);
+  }
+
+  private async landTooLarge(
+    file: SourceFile,
+    fileKey: string,
+    bytes?: Buffer,
+    knownHash?: string,
+  ): Promise<void> {
+    const { source, names, clients } = this.deps;
+    let contentHash = knownHash;
+    if (contentHash === undefined) contentHash = await sha256Stream(await source.open(file));
+    const objectKey = rawKey(source.sourceName, file.id, contentHash, file.name);
+    const size = bytes?.length ?? file.sizeBytes ?? 0;
+    const body: Buffer | Readable = bytes ?? (await source.open(file));
+    await putRaw(clients.s3, names.rawBucket, objectKey, body, size, {
+      'source-file-id': file.id,
+      'source-path': file.path,
+      sha256: contentHash,
+    });
+    await this.quarantineWholeFile(
+      file,
+      fileKey,
+      contentHash,
+      objectKey,
+      `${size} bytes is more than max_file_bytes (${this.fileMaxBytes}): the whole file is quarantined`,
+    );
+  }
+
+  private async quarantineWholeFile(
+    file: SourceFile,
+    fileKey: string,
+    contentHash: string | null,
+    objectKey: string | null,
+    message: string,
+  ): Promise<void> {
+    const { source, names, clients, clock } = this.deps;
+    const prefix = quarantinePrefix(
+      source.sourceName,
+      file.id,
+      contentHash ?? `unread-${sha256(Buffer.from(file.versionTag))}`,
+    );
+    const quarantineKey = `${prefix}file.jsonl`;
+    await putQuarantine(clients.s3, names.quarantineBucket, quarantineKey, [
+      {
+        source: source.sourceName,
+        file: file.id,
+        path: file.path,
+        contentHash,
+        arrivalSeq: null,
+        row: 0,
+        column: null,
+        raw: '',
+        reason: ReasonCode.FileTooLarge,
+        message,
+        header: '',
+        reportKey: null,
+        quarantinedAt: new Date(clock()).toISOString(),
+      },
+    ]);
+    const report: IngestReport = {
+      ...this.wholeFileReport(file, null, contentHash, objectKey, FileStatus.FileTooLarge, message),
+      quarantineKeys: [quarantineKey],
+    };
+    const key =
+      objectKey === null
+        ? `raw/source=${source.sourceName}/file=${encodeURIComponent(file.id)}/unread/${encodeURIComponent(file.name)}.ingest-report.json`
+        : reportKey(objectKey);
+    await this.writeReport(key, report);
+    this.reports.push(report);
+    await this.state.setFileHead(fileKey, { versionTag: file.versionTag, contentHash }, file.path);
+  }
+
+  private wholeFileReport(
+    file: SourceFile,
+    version: LandedVersion | null,
+    contentHash: string | null,
+    objectKey: string | null,
+    status: FileStatus,
+    message: string | null,
+  ): IngestReport {
+    const now = new Date(this.deps.clock()).toISOString();
+    return {
+      source: this.deps.source.sourceName,
+      fileId: file.id,
+      path: file.path,
+      contentHash,
+      sizeBytes: file.sizeBytes,
+      rawKey: objectKey,
+      arrivalSeq: version?.arrivalSeq ?? null,
+      arrivedAt: now,
+      modifiedAt: new Date(file.modifiedMs).toISOString(),
+      kind: null,
+      status,
+      duplicateOf: null,
+      fileMessage: message,
+      rowsRead: 0,
+      rowsAccepted: 0,
+      rowsDuplicate: 0,
+      rowsExcluded: 0,
+      rowsQuarantined: 0,
+      rowsPending: 0,
+      quarantinedByReason: {},
+      pendingRows: [],
+      recordsPut: 0,
+      outlierWarnings: 0,
+      quarantineKeys: [],
+      timingsMs: {},
+      updatedAt: now,
+    };
+  }
+
+  private async writeReport(key: string, report: IngestReport): Promise<void> {
+    assertCountsAddUp(report);
+    await putReport(this.deps.clients.s3, this.deps.names.rawBucket, key, report);
+  }
+
+  // ---- one landed version ----------------------------------------------------------------------
+
+  private async ingestVersion(version: LandedVersion): Promise<void> {
+    const { clients, names, settings, clock } = this.deps;
+    const startedMs = performance.now();
+    const bytes = await getObjectBytes(clients.s3, names.rawBucket, version.rawKey);
+    const readMs = performance.now();
+    const parse = parseExport(Readable.from([bytes]), {
+      file: version.fileId,
+      settings: validationSettings(settings),
+      arrivedAtMs: version.arrivedAtMs,
+    });
+    const lines: LineItemEntry[] = [];
+    const options: OptionEntry[] = [];
+    const rejections: Rejection[] = [];
+    const locations: LocationConfig[] = [];
+    const calendar: CalendarDay[] = [];
+    for await (const batch of parse) {
+      for (const entry of batch) {
+        switch (entry.kind) {
+          case EntryKind.LineItem:
+            lines.push(entry);
+            break;
+          case EntryKind.Option:
+            options.push(entry);
+            break;
+          case EntryKind.Location:
+            locations.push(entry.record);
+            break;
+          case EntryKind.CalendarDay:
+            calendar.push(entry.record);
+            break;
+          case EntryKind.Rejected:
+            rejections.push(entry.rejection);
+            break;
+          case EntryKind.Excluded:
+            break;
+        }
+      }
+    }
+    const summary = parse.summary;
+    const parsedMs = performance.now();
+    const claimant = (row: number): RowClaimant => ({
+      fileKey: version.fileKey,
+      contentHash: version.contentHash,
+      row,
+    });
+
+    if (locations.length > 0) {
+      await this.state.putLocations(locations);
+      for (const location of locations) this.locations.set(location.restaurantId, location);
+    }
+    if (calendar.length > 0) await this.state.putCalendar(calendar);
+
+    // Lines: the first accepted row of an identity wins.
+    const lineOutcome = await this.claimRows(
+      lines.map((entry) => ({
+        key: lineKey(entry.record.orderId, entry.record.lineItemId),
+        valueHash: lineValueHash(entry.record),
+        ...claimant(entry.origin.row),
+      })),
+      RowKind.Line,
+      () => ClaimStatus.Accepted,
+    );
+    const acceptedLineKeys = new Set<string>();
+    const eventLines: { orderId: string; line: EventLine }[] = [];
+    lines.forEach((entry, index) => {
+      const decision = lineOutcome.decisions[index];
+      if (decision === Decision.Claim || decision === Decision.OwnClaim) {
+        acceptedLineKeys.add(keyString(lineKey(entry.record.orderId, entry.record.lineItemId)));
+        eventLines.push({ orderId: entry.record.orderId, line: this.eventLine(entry, version) });
+      } else if (decision === Decision.ConflictingDuplicate) {
+        rejections.push(
+          conflict(
+            version,
+            entry.origin.row,
+            lineRow(parse.columns, entry.record),
+            lineOutcome.claims[index],
+          ),
+        );
+      }
+    });
+
+    // Options: accepted when their line is known (this file, or the ledger), pending otherwise.
+    const lineClaims = await readClaims(
+      clients.doc,
+      names.ledgerTable,
+      options.map((entry) => lineKey(entry.record.orderId, entry.record.lineItemId)),
+    );
+    const lineKnown = (entry: OptionEntry): boolean => {
+      const key = keyString(lineKey(entry.record.orderId, entry.record.lineItemId));
+      return acceptedLineKeys.has(key) || lineClaims.has(key);
+    };
+    const optionStatus = (index: number): ClaimStatus =>
+      lineKnown(options[index]!) ? ClaimStatus.Accepted : ClaimStatus.Pending;
+    const optionOutcome = await this.claimRows(
+      options.map((entry) => ({
+        key: optionKey(entry.record),
+        valueHash: optionValueHash(entry.record),
+        ...claimant(entry.origin.row),
+      })),
+      RowKind.Option,
+      optionStatus,
+    );
+    const eventOptions: { orderId: string; option: EventOption }[] = [];
+    const pendingRows: number[] = [];
+    const pendingResolved: PendingOption[] = [];
+    const pendingWrites: PendingOption[] = [];
+    const promotions: { key: IdentityKey; claimant: RowClaimant }[] = [];
+    for (const [index, entry] of options.entries()) {
+      const decision = optionOutcome.decisions[index];
+      const key = optionKey(entry.record);
+      if (decision === Decision.Claim || decision === Decision.OwnClaim) {
+        const known = lineKnown(entry);
+        const previous = optionOutcome.claims[index];
+        if (known) {
+          if (decision === Decision.OwnClaim && previous?.status === ClaimStatus.Pending) {
+            promotions.push({ key, claimant: claimant(entry.origin.row) });
+          }
+          eventOptions.push({ orderId: entry.record.orderId, option: this.eventOption(entry, version) });
+        } else {
+          pendingRows.push(entry.origin.row);
+          const pending = this.pendingOption(
+            entry,
+            version,
+            parse.headerLine,
+            optionRow(parse.columns, entry.record),
+          );
+          pendingWrites.push(pending);
+        }
+        if (known && decision === Decision.OwnClaim)
+          pendingResolved.push(this.pendingOption(entry, version, '', ''));
+      } else if (decision === Decision.ConflictingDuplicate) {
+        rejections.push(
+          conflict(
+            version,
+            entry.origin.row,
+            optionRow(parse.columns, entry.record),
+            optionOutcome.claims[index],
+          ),
+        );
+      }
+    }
+    await mapLimit(pendingWrites, CLAIM_CONCURRENCY, (pending) => this.state.putPending(pending));
+    await mapLimit(promotions, CLAIM_CONCURRENCY, (promotion) =>
+      setClaimStatus(clients.doc, names.ledgerTable, promotion.key, promotion.claimant, ClaimStatus.Accepted),
+    );
+    const dedupedMs = performance.now();
+    await this.step(PollStep.Claimed, version.path);
+
+    const records = this.orderEvents(version, eventLines, eventOptions);
+    const putOutcome = await putRecords(clients.kinesis, names.ordersStream, records, this.deps.backoff);
+    this.recordsPut += putOutcome.recordsPut;
+    await this.step(PollStep.Put, version.path);
+    await mapLimit(pendingResolved, CLAIM_CONCURRENCY, (pending) => this.state.deletePending(pending.key));
+    const putMs = performance.now();
+
+    // Whole-file rejections of unknown kind or without rows are reported, not quarantined.
+    const quarantined = rejections.filter(
+      (rejection) =>
+        rejection.row > 0 ||
+        (rejection.reason !== ReasonCode.UnknownFileKind && rejection.reason !== ReasonCode.EmptyFile),
+    );
+    const quarantineKeys: string[] = [];
+    if (quarantined.length > 0) {
+      const key = `${quarantinePrefix(version.sourceName, version.fileId, version.contentHash)}rows.jsonl`;
+      await putQuarantine(
+        clients.s3,
+        names.quarantineBucket,
+        key,
+        quarantined.map((rejection) => this.quarantineRecord(version, rejection, parse.headerLine)),
+      );
+      quarantineKeys.push(key);
+    }
+    const rowRejections = rejections.filter((rejection) => rejection.row > 0);
+    const quarantinedByReason: Partial<Record<ReasonCode, number>> = {};
+    for (const rejection of rowRejections) {
+      quarantinedByReason[rejection.reason] = (quarantinedByReason[rejection.reason] ?? 0) + 1;
+    }
+    const duplicates =
+      lineOutcome.decisions.filter((decision) => decision === Decision.Duplicate).length +
+      optionOutcome.decisions.filter((decision) => decision === Decision.Duplicate).length;
+    const fileRejection = summary.fileRejection;
+    const now = new Date(clock()).toISOString();
+    const report: IngestReport = {
+      source: version.sourceName,
+      fileId: version.fileId,
+      path: version.path,
+      contentHash: version.contentHash,
+      sizeBytes: version.sizeBytes,
+      rawKey: version.rawKey,
+      arrivalSeq: version.arrivalSeq,
+      arrivedAt: new Date(version.arrivedAtMs).toISOString(),
+      modifiedAt: new Date(version.modifiedMs).toISOString(),
+      kind: parse.kind,
+      status:
+        fileRejection === null
+          ? FileStatus.Ingested
+          : fileRejection.reason === ReasonCode.UnknownFileKind
+            ? FileStatus.UnknownKind
+            : FileStatus.Rejected,
+      duplicateOf: null,
+      fileMessage: fileRejection === null ? null : `${fileRejection.reason}: ${fileRejection.message}`,
+      rowsRead: summary.rowsRead,
+      rowsAccepted: eventLines.length + eventOptions.length + locations.length + calendar.length,
+      rowsDuplicate: duplicates,
+      rowsExcluded: summary.rowsExcluded,
+      rowsQuarantined: rowRejections.length,
+      rowsPending: pendingRows.length,
+      quarantinedByReason,
+      pendingRows,
+      recordsPut: putOutcome.recordsPut,
+      outlierWarnings: summary.outliers,
+      quarantineKeys,
+      timingsMs: {
+        readRaw: Math.round(readMs - startedMs),
+        parse: Math.round(parsedMs - readMs),
+        dedupe: Math.round(dedupedMs - parsedMs),
+        put: Math.round(putMs - dedupedMs),
+        total: Math.round(performance.now() - startedMs),
+      },
+      updatedAt: now,
+    };
+    await this.writeReport(version.reportKey, report);
+    this.reports.push(report);
+    await this.step(PollStep.Reported, version.path);
+    await this.state.finish(version, version.versionTag ?? null);
+    await this.step(PollStep.Finished, version.path);
+  }
+
+  /**
+   * Decides rows in file order against the ledger and claims the new identities. A claim lost to
+   * a concurrent poller is decided again against the winner.
+   */
+  private async claimRows(
+    candidates: readonly Candidate[],
+    kind: RowKind,
+    statusOf: (index: number) => ClaimStatus,
+  ): Promise<{ decisions: Decision[]; claims: (LedgerClaim | undefined)[] }> {
+    const { clients, names, clock } = this.deps;
+    const existing = await readClaims(
+      clients.doc,
+      names.ledgerTable,
+      candidates.map((candidate) => candidate.key),
+    );
+    const decisions = decideInOrder(candidates, existing);
+    const claims: (LedgerClaim | undefined)[] = candidates.map((candidate) =>
+      existing.get(keyString(candidate.key)),
+    );
+    const firstClaimant = new Map<string, number>();
+    const toClaim: number[] = [];
+    for (const [index, candidate] of candidates.entries()) {
+      const key = keyString(candidate.key);
+      if (decisions[index] === Decision.Claim) {
+        firstClaimant.set(key, index);
+        toClaim.push(index);
+      } else if (claims[index] === undefined && firstClaimant.has(key)) {
+        // Decided against an earlier row of this file: that row's claim is the one to name.
+        const first = candidates[firstClaimant.get(key)!]!;
+        claims[index] = {
+          ...first,
+          kind,
+          status: ClaimStatus.Accepted,
+          claimedAtMs: 0,
+          pk: first.key.pk,
+          sk: first.key.sk,
+        };
+      }
+    }
+    // Claims of distinct identities are independent: written concurrently.
+    await mapLimit(toClaim, CLAIM_CONCURRENCY, async (index) => {
+      const candidate = candidates[index]!;
+      const claim: LedgerClaim = {
+        pk: candidate.key.pk,
+        sk: candidate.key.sk,
+        kind,
+        valueHash: candidate.valueHash,
+        fileKey: candidate.fileKey,
+        contentHash: candidate.contentHash,
+        row: candidate.row,
+        status: statusOf(index),
+        claimedAtMs: clock(),
+      };
+      if (!(await putClaim(clients.doc, names.ledgerTable, claim))) {
+        const winner = (await readClaims(clients.doc, names.ledgerTable, [candidate.key])).get(
+          keyString(candidate.key),
+        );
+        decisions[index] = decide(winner, candidate);
+        claims[index] = winner;
+      }
+    });
+    return { decisions, claims };
+  }
+
+  private zoneOf(restaurantId: string): string {
+    return this.locations.get(restaurantId)?.timeZone ?? this.deps.settings.defaultTimeZone;
+  }
+
+  private lineage(version: LandedVersion, row: number): Lineage {
+    return { file: version.fileId, contentHash: version.contentHash, row, arrival: version.arrivalSeq };
+  }
+
+  private eventLine(entry: LineItemEntry, version: LandedVersion): EventLine {
+    const line = entry.record;
+    return {
+      lineItemId: line.lineItemId,
+      restaurantId: line.restaurantId,
+      timeZone: this.zoneOf(line.restaurantId),
+      createdAtMs: line.createdAtMs,
+      userId: line.userId,
+      isLoyalty: line.isLoyalty,
+      category: line.category,
+      unitPriceCents: line.unitPriceCents,
+      quantity: line.quantity,
+      lineage: this.lineage(version, entry.origin.row),
+    };
+  }
+
+  private eventOption(entry: OptionEntry, version: LandedVersion): EventOption {
+    const option = entry.record;
+    return {
+      lineItemId: option.lineItemId,
+      groupName: option.groupName,
+      optionName: option.optionName,
+      priceCents: option.priceCents,
+      quantity: option.quantity,
+      lineage: this.lineage(version, entry.origin.row),
+    };
+  }
+
+  /** One event per order of this file version; its id is stable, so a re-put carries the same id. */
+  private orderEvents(
+    version: LandedVersion,
+    lines: readonly { orderId: string; line: EventLine }[],
+    options: readonly { orderId: string; option: EventOption }[],
+  ): StreamRecord[] {
+    const orders = new Map<string, { lines: EventLine[]; options: EventOption[] }>();
+    const of = (orderId: string) => {
+      let order = orders.get(orderId);
+      if (order === undefined) {
+        order = { lines: [], options: [] };
+        orders.set(orderId, order);
+      }
+      return order;
+    };
+    for (const { orderId, line } of lines) of(orderId).lines.push(line);
+    for (const { orderId, option } of options) of(orderId).options.push(option);
+    return [...orders].map(([orderId, order]) => ({
+      partitionKey: orderId,
+      data: encodeOrderEvent({
+        eventId: sha256(Buffer.from(`${version.contentHash}|${orderId}`)).slice(0, 40),
+        orderId,
+        lines: order.lines,
+        options: order.options,
+      }),
+    }));
+  }
+
+  private pendingOption(
+    entry: OptionEntry,
+    version: LandedVersion,
+    headerLine: string,
+    raw: string,
+  ): PendingOption {
+    return {
+      key: optionKey(entry.record),
+      option: entry.record,
+      claimant: { fileKey: version.fileKey, contentHash: version.contentHash, row: entry.origin.row },
+      file: version.fileId,
+      path: version.path,
+      arrivalSeq: version.arrivalSeq,
+      arrivedAtMs: version.arrivedAtMs,
+      reportKey: version.reportKey,
+      quarantinePrefix: quarantinePrefix(version.sourceName, version.fileId, version.contentHash),
+      headerLine,
+      raw,
+    };
+  }
+
+  private quarantineRecord(version: LandedVersion, rejection: Rejection, header: string): QuarantineRecord {
+    return {
+      source: version.sourceName,
+      file: version.fileId,
+      path: version.path,
+      contentHash: version.contentHash,
+      arrivalSeq: version.arrivalSeq,
+      row: rejection.row,
+      column: rejection.column,
+      raw: rejection.raw,
+      reason: rejection.reason,
+      message: rejection.message,
+      header,
+      reportKey: version.reportKey,
+      quarantinedAt: new Date(this.deps.clock()).toISOString(),
+    };
+  }
+
+  // ---- pending options -------------------------------------------------------------------------
+
+  private async settlePendingOptions(): Promise<void> {
+    const { clients, names, settings, clock } = this.deps;
+    const pending = await this.state.pendingOptions();
+    if (pending.length === 0) return;
+    const lineClaims = await readClaims(
+      clients.doc,
+      names.ledgerTable,
+      pending.map((entry) => lineKey(entry.option.orderId, entry.option.lineItemId)),
+    );
+    const now = clock();
+    const graceMs = settings.orphanGraceDays * MS_PER_DAY;
+    const resolved = pending.filter((entry) =>
+      lineClaims.has(keyString(lineKey(entry.option.orderId, entry.option.lineItemId))),
+    );
+    const orphaned = pending.filter(
+      (entry) =>
+        !lineClaims.has(keyString(lineKey(entry.option.orderId, entry.option.lineItemId))) &&
+        now - entry.arrivedAtMs > graceMs,
+    );
+    if (resolved.length === 0 && orphaned.length === 0) return;
+
+    // Resolved options: one event per (file version, order), with the rows in its id.
+    const groups = new Map<string, PendingOption[]>();
+    for (const entry of resolved) {
+      const group = `${entry.claimant.contentHash}|${entry.option.orderId}`;
+      groups.set(group, [...(groups.get(group) ?? []), entry]);
+    }
+    const records: StreamRecord[] = [...groups.values()].map((group) => {
+      const first = group[0]!;
+      const rows = group.map((entry) => entry.claimant.row).sort((a, b) => a - b);
+      return {
+        partitionKey: first.option.orderId,
+        data: encodeOrderEvent({
+          eventId: sha256(
+            Buffer.from(`${first.claimant.contentHash}|${first.option.orderId}|settled|${rows.join(',')}`),
+          ).slice(0, 40),
+          orderId: first.option.orderId,
+          lines: [],
+          options: group.map((entry) => ({
+            lineItemId: entry.option.lineItemId,
+            groupName: entry.option.groupName,
+            optionName: entry.option.optionName,
+            priceCents: entry.option.priceCents,
+            quantity: entry.option.quantity,
+            lineage: {
+              file: entry.file,
+              contentHash: entry.claimant.contentHash,
+              row: entry.claimant.row,
+              arrival: entry.arrivalSeq,
+            },
+          })),
+        }),
+      };
+    });
+    const outcome = await putRecords(clients.kinesis, names.ordersStream, records, this.deps.backoff);
+    this.recordsPut += outcome.recordsPut;
+    await this.step(PollStep.SettlePut, String(records.length));
+    await mapLimit(resolved, CLAIM_CONCURRENCY, (entry) =>
+      setClaimStatus(clients.doc, names.ledgerTable, entry.key, entry.claimant, ClaimStatus.Accepted),
+    );
+
+    // Orphans: quarantined one object per row (a re-run rewrites the same key), claim released.
+    for (const entry of orphaned) {
+      await putQuarantine(
+        clients.s3,
+        names.quarantineBucket,
+        `${entry.quarantinePrefix}orphan_option/row=${entry.claimant.row}.jsonl`,
+        [
+          {
+            source: entry.claimant.fileKey.split(':')[0] ?? '',
+            file: entry.file,
+            path: entry.path,
+            contentHash: entry.claimant.contentHash,
+            arrivalSeq: entry.arrivalSeq,
+            row: entry.claimant.row,
+            column: 'LINEITEM_ID',
+            raw: entry.raw,
+            reason: ReasonCode.OrphanOption,
+            message: `line item (${entry.option.orderId}, ${entry.option.lineItemId}) did not arrive within ${settings.orphanGraceDays} days`,
+            header: entry.headerLine,
+            reportKey: entry.reportKey,
+            quarantinedAt: new Date(now).toISOString(),
+          },
+        ],
+      );
+      await releaseClaim(clients.doc, names.ledgerTable, entry.key, entry.claimant);
+    }
+
+    // Reports: each settled row leaves its file's pending list exactly once.
+    const byReport = new Map<string, Map<number, Settlement>>();
+    const recordsByReport = new Map<string, number>();
+    for (const entry of resolved) {
+      const settlements = byReport.get(entry.reportKey) ?? new Map<number, Settlement>();
+      settlements.set(entry.claimant.row, { accepted: true });
+      byReport.set(entry.reportKey, settlements);
+    }
+    for (const group of groups.values()) {
+      const key = group[0]!.reportKey;
+      recordsByReport.set(key, (recordsByReport.get(key) ?? 0) + 1);
+    }
+    for (const entry of orphaned) {
+      const settlements = byReport.get(entry.reportKey) ?? new Map<number, Settlement>();
+      settlements.set(entry.claimant.row, { accepted: false, reason: ReasonCode.OrphanOption });
+      byReport.set(entry.reportKey, settlements);
+    }
+    for (const [key, settlements] of byReport) {
+      const report = await getReport(clients.s3, names.rawBucket, key);
+      if (report === undefined) continue;
+      const stillPending = new Set(report.pendingRows);
+      const newlySettled = [...settlements.keys()].filter((row) => stillPending.has(row));
+      if (newlySettled.length === 0) continue;
+      const orphanKeys = orphaned
+        .filter((entry) => entry.reportKey === key)
+        .map((entry) => `${entry.quarantinePrefix}orphan_option/row=${entry.claimant.row}.jsonl`);
+      const settled = settlePending(report, settlements, now);
+      const updated: IngestReport = {
+        ...settled,
+        recordsPut: report.recordsPut + (recordsByReport.get(key) ?? 0),
+        quarantineKeys: [...new Set([...report.quarantineKeys, ...orphanKeys])],
+      };
+      await this.writeReport(key, updated);
+    }
+    await this.step(PollStep.SettleReported);
+    await mapLimit([...resolved, ...orphaned], CLAIM_CONCURRENCY, (entry) =>
+      this.state.deletePending(entry.key),
+    );
+    this.optionsSettled += resolved.length;
+    this.optionsOrphaned += orphaned.length;
+  }
+}
+
+function conflict(
+  version: LandedVersion,
+  row: number,
+  raw: string,
+  winner: LedgerClaim | undefined,
+): Rejection {
+  const first =
+    winner === undefined
+      ? 'an earlier row'
+      : `row ${winner.row} of ${winner.fileKey.replace(/^[a-z]+:/, '')}`;
+  return {
+    file: version.fileId,
+    row,
+    column: null,
+    reason: ReasonCode.ConflictingDuplicate,
+    message: `same identity as ${first}, accepted first, with different values`,
+    raw,
+  };
+}
+
+function sha256(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+async function sha256Stream(stream: Readable): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of stream) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** The export kind the first line names, or null: only used to take reference files first. */
+function kindHint(bytes: Buffer): string | null {
+  const end = bytes.indexOf(0x0a);
+  const firstLine = bytes
+    .subarray(0, end === -1 ? Math.min(bytes.length, 65_536) : end)
+    .toString('utf8')
+    .replace(/\r$/, '');
+  try {
+    const match = matchHeader(splitCsvRecord(firstLine));
+    return match.ok ? match.layout.kind : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,284 @@
+/**
+ * The poller's state in the DynamoDB `state` table (keys `pk`/`sk`, every poller item under an
+ * `ingest#` partition, reference data under `ref#`): the arrival sequence, each file's last seen
+ * version, each landed version and whether it is finished, content hashes already ingested, options
+ * waiting for their line item, the Drive changes token, and the locations and calendar seen so far.
+ */
+import {
+  BatchWriteCommand,
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { CalendarDay, LineOption, LocationConfig } from '../shared/schemas/input.js';
+import type { IdentityKey, RowClaimant } from './identity.js';
+import { sleepMs } from './retry.js';
+
+export const StateKey = {
+  Sequence: { pk: 'ingest#sequence', sk: 'arrival' },
+  Unfinished: 'ingest#unfinished',
+  Pending: 'ingest#pending',
+  Locations: 'ref#locations',
+  Calendar: 'ref#calendar',
+} as const;
+
+const filePartition = (fileKey: string): string => `ingest#file#${fileKey}`;
+const contentPartition = (contentHash: string): string => `ingest#content#${contentHash}`;
+
+/** The last version of a file the poller finished (or skipped): a listing with the same tag is not read. */
+export interface FileHead {
+  readonly versionTag: string;
+  readonly contentHash: string | null;
+}
+
+/** A landed file version: its place in the arrival order and where its raw copy and report are. */
+export interface LandedVersion {
+  readonly sourceName: 'folder' | 'drive';
+  /** `<source>:<file id>` */
+  readonly fileKey: string;
+  readonly fileId: string;
+  readonly path: string;
+  readonly name: string;
+  readonly contentHash: string;
+  readonly sizeBytes: number;
+  readonly modifiedMs: number;
+  readonly arrivalSeq: number;
+  readonly arrivedAtMs: number;
+  readonly rawKey: string;
+  readonly reportKey: string;
+  /** The kind its header suggests: reference files (locations, calendar) are taken first in a poll. */
+  readonly kindHint: string | null;
+  /** The source's version tag when landed: the file's head once the version is finished. */
+  readonly versionTag?: string;
+}
+
+/** An option waiting for its line item. */
+export interface PendingOption {
+  readonly key: IdentityKey;
+  readonly option: LineOption;
+  readonly claimant: RowClaimant;
+  readonly file: string;
+  readonly path: string;
+  readonly arrivalSeq: number;
+  /** The option's file arrival: the grace period runs from here. */
+  readonly arrivedAtMs: number;
+  readonly reportKey: string;
+  readonly quarantinePrefix: string;
+  /** The options file's header, for the quarantine record. */
+  readonly headerLine: string;
+  readonly raw: string;
+}
+
+/** The state table, bound to one client and table. */
+export class PollerState {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  private async get(pk: string, sk: string): Promise<Record<string, unknown> | undefined> {
+    const response = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk, sk }, ConsistentRead: true }),
+    );
+    return response.Item;
+  }
+
+  private async put(item: Record<string, unknown>): Promise<void> {
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item }));
+  }
+
+  private async delete(pk: string, sk: string): Promise<void> {
+    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { pk, sk } }));
+  }
+
+  async queryAll(pk: string): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const response = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': pk },
+          ConsistentRead: true,
+          ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
+        }),
+      );
+      items.push(...(response.Items ?? []));
+      startKey = response.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return items;
+  }
+
+  /** The next arrival sequence number (1, 2, …); a crash may leave gaps, never repeats. */
+  async nextArrivalSeq(): Promise<number> {
+    const response = await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: StateKey.Sequence,
+        UpdateExpression: 'ADD #next :one',
+        ExpressionAttributeNames: { '#next': 'next' },
+        ExpressionAttributeValues: { ':one': 1 },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    return Number(response.Attributes?.['next']);
+  }
+
+  async fileHead(fileKey: string): Promise<FileHead | undefined> {
+    const item = await this.get(filePartition(fileKey), 'head');
+    if (item === undefined) return undefined;
+    return {
+      versionTag: String(item['versionTag']),
+      contentHash: (item['contentHash'] as string | null) ?? null,
+    };
+  }
+
+  async setFileHead(fileKey: string, head: FileHead, path: string): Promise<void> {
+    await this.put({ pk: filePartition(fileKey), sk: 'head', ...head, path });
+  }
+
+  /** The landed version of a file with this content, and whether it is finished. */
+  async version(
+    fileKey: string,
+    contentHash: string,
+  ): Promise<{ done: boolean; version: LandedVersion } | undefined> {
+    const item = await this.get(filePartition(fileKey), `v#${contentHash}`);
+    if (item === undefined) return undefined;
+    return { done: item['status'] === 'done', version: item['version'] as LandedVersion };
+  }
+
+  /** Records a landed version as unfinished: the next poll resumes it from its raw copy. */
+  async registerLanded(version: LandedVersion): Promise<void> {
+    await this.put({
+      pk: filePartition(version.fileKey),
+      sk: `v#${version.contentHash}`,
+      status: 'landed',
+      version,
+    });
+    await this.put({ pk: StateKey.Unfinished, sk: sequenceKey(version.arrivalSeq), version });
+  }
+
+  async unfinished(): Promise<LandedVersion[]> {
+    const items = await this.queryAll(StateKey.Unfinished);
+    return items.map((item) => item['version'] as LandedVersion).sort((a, b) => a.arrivalSeq - b.arrivalSeq);
+  }
+
+  /** Marks a version finished: content known, head advanced, no longer unfinished. */
+  async finish(version: LandedVersion, versionTag: string | null): Promise<void> {
+    await this.put({
+      pk: filePartition(version.fileKey),
+      sk: `v#${version.contentHash}`,
+      status: 'done',
+      version,
+    });
+    await this.markContent(version);
+    if (versionTag !== null) {
+      await this.setFileHead(version.fileKey, { versionTag, contentHash: version.contentHash }, version.path);
+    }
+    await this.delete(StateKey.Unfinished, sequenceKey(version.arrivalSeq));
+  }
+
+  async markContent(version: LandedVersion): Promise<void> {
+    await this.doc
+      .send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: contentPartition(version.contentHash), sk: 'content', version },
+          // The first file with this content stays the one later copies point to.
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      )
+      .catch((error: unknown) => {
+        if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+      });
+  }
+
+  /** The first finished version that had this content. */
+  async contentSeen(contentHash: string): Promise<LandedVersion | undefined> {
+    const item = await this.get(contentPartition(contentHash), 'content');
+    return item === undefined ? undefined : (item['version'] as LandedVersion);
+  }
+
+  async putPending(pending: PendingOption): Promise<void> {
+    await this.doc
+      .send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: StateKey.Pending, sk: pendingSortKey(pending.key), pending },
+          // A re-run after a crash must not restart the grace period.
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      )
+      .catch((error: unknown) => {
+        if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+      });
+  }
+
+  async pendingOptions(): Promise<PendingOption[]> {
+    const items = await this.queryAll(StateKey.Pending);
+    return items.map((item) => item['pending'] as PendingOption);
+  }
+
+  async deletePending(key: IdentityKey): Promise<void> {
+    await this.delete(StateKey.Pending, pendingSortKey(key));
+  }
+
+  async changeToken(location: string): Promise<string | null> {
+    const item = await this.get(`ingest#drive#${location}`, 'changes');
+    return (item?.['token'] as string | undefined) ?? null;
+  }
+
+  async saveChangeToken(location: string, token: string): Promise<void> {
+    await this.put({ pk: `ingest#drive#${location}`, sk: 'changes', token });
+  }
+
+  /** The locations seen so far, by RESTAURANT_ID. */
+  async locations(): Promise<Map<string, LocationConfig>> {
+    const items = await this.queryAll(StateKey.Locations);
+    return new Map(items.map((item) => [String(item['sk']), item['location'] as LocationConfig]));
+  }
+
+  async putLocations(locations: readonly LocationConfig[]): Promise<void> {
+    await this.batchPut(
+      locations.map((location) => ({ pk: StateKey.Locations, sk: location.restaurantId, location })),
+    );
+  }
+
+  /** The calendar (date_dim) days seen so far, for the marts. */
+  async calendar(): Promise<CalendarDay[]> {
+    const items = await this.queryAll(StateKey.Calendar);
+    return items.map((item) => item['day'] as CalendarDay);
+  }
+
+  async putCalendar(days: readonly CalendarDay[]): Promise<void> {
+    await this.batchPut(days.map((day) => ({ pk: StateKey.Calendar, sk: day.date, day })));
+  }
+
+  private async batchPut(items: readonly Record<string, unknown>[]): Promise<void> {
+    // Later rows of one key win, and one BatchWrite may not hold a key twice.
+    const unique = [...new Map(items.map((item) => [`${item['pk']}\u0000${item['sk']}`, item])).values()];
+    for (let start = 0; start < unique.length; start += 25) {
+      let requests: NonNullable<ConstructorParameters<typeof BatchWriteCommand>[0]['RequestItems']>[string] =
+        unique.slice(start, start + 25).map((item) => ({ PutRequest: { Item: item } }));
+      for (let attempt = 1; requests.length > 0; attempt++) {
+        const response = await this.doc.send(
+          new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
+        );
+        requests = response.UnprocessedItems?.[this.tableName] ?? [];
+        if (requests.length > 0) await sleepMs(Math.min(2000, 25 * 2 ** attempt));
+      }
+    }
+  }
+}
+
+function sequenceKey(arrivalSeq: number): string {
+  return String(arrivalSeq).padStart(12, '0');
+}
+
+function pendingSortKey(key: IdentityKey): string {
+  return `${key.pk}|${key.sk}`;
+}

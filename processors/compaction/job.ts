@@ -1,0 +1,174 @@
+/**
+ * The compaction job: read the aggregates (a parallel Scan, the only Scan of the product), compute
+ * every mart for an `as_of` date and publish it as an S3 snapshot whose manifest is written last.
+ * The same code runs from the CLI, from `tillstream run` and from the nightly Lambda.
+ */
+import { randomUUID } from 'node:crypto';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { KeyPrefix } from '../../aggregates/keys.js';
+import { type AggregateItem, itemsToMartInput } from '../../aggregates/mart-input.js';
+import {
+  computeMarts,
+  defaultMartSettings,
+  type Holiday,
+  type MartSettings,
+  type Marts,
+} from '../../aggregates/marts/index.js';
+import { addDays, toLocalTime } from '../../aggregates/time.js';
+import { PollerState } from '../../ingest/state.js';
+import type { ResourceNames } from '../../shared/resources.js';
+import { DynamoShardStore } from '../shard/dynamo-store.js';
+import { type SnapshotCheckpoint, type SnapshotManifest, writeSnapshot } from './snapshot.js';
+
+export interface CompactionClients {
+  readonly doc: DynamoDBDocumentClient;
+  readonly s3: S3Client;
+}
+
+export interface CompactionOptions {
+  /** The snapshot date `YYYY-MM-DD`: only orders whose local date is on or before it count. */
+  readonly asOf: string;
+  /** Parallel Scan segments. @default 4 */
+  readonly scanSegments?: number;
+  readonly martSettings?: MartSettings;
+  /** Written into the manifest. */
+  readonly codeVersion: string;
+  /** @default a time-ordered unique id */
+  readonly runId?: string;
+  readonly log?: (message: string) => void;
+  /** Called with the number of items read so far during the scan. */
+  readonly onScanProgress?: (itemsRead: number) => void;
+}
+
+export interface CompactionResult {
+  readonly manifest: SnapshotManifest;
+  readonly marts: Marts;
+  readonly itemsScanned: number;
+  readonly customers: number;
+  readonly timingsMs: { readonly scan: number; readonly compute: number; readonly write: number };
+}
+
+/** `as_of` by default: yesterday in the chain's zone (CONTRACT.md §2). */
+export function defaultAsOf(nowMs: number, chainTimeZone: string): string {
+  return addDays(toLocalTime(nowMs, chainTimeZone).localDate, -1);
+}
+
+/** A run id that sorts by time and never repeats: `20260125T031500Z-1a2b3c4d`. */
+export function newRunId(nowMs: number = Date.now()): string {
+  const stamp = new Date(nowMs)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  return `${stamp}-${randomUUID().slice(0, 8)}`;
+}
+
+/** Every shard's checkpoint, read before the scan so the manifest says what the snapshot includes. */
+export async function readCheckpoints(
+  doc: DynamoDBDocumentClient,
+  names: ResourceNames,
+): Promise<SnapshotCheckpoint[]> {
+  const shards = await new DynamoShardStore(doc, names, { streamName: names.ordersStream }).listShardStates();
+  return shards
+    .map((shard) => ({ shardId: shard.shardId, sequenceNumber: shard.checkpoint ?? null }))
+    .sort((a, b) => (a.shardId < b.shardId ? -1 : a.shardId > b.shardId ? 1 : 0));
+}
+
+/** The holidays of every calendar (date_dim) file ingested so far. */
+export async function readHolidays(doc: DynamoDBDocumentClient, names: ResourceNames): Promise<Holiday[]> {
+  const calendar = await new PollerState(doc, names.stateTable).calendar();
+  return calendar.filter((day) => day.isHoliday).map((day) => ({ date: day.date, name: day.holidayName }));
+}
+
+/**
+ * Reads every customer-month and location-day item with a parallel Scan. Other items (location
+ * totals, chain days, written-back profiles) are derivable or outputs, so they are filtered out
+ * server-side to save transfer.
+ */
+export async function scanAggregates(
+  doc: DynamoDBDocumentClient,
+  names: ResourceNames,
+  segments: number,
+  onProgress?: (itemsRead: number) => void,
+): Promise<AggregateItem[]> {
+  if (!Number.isInteger(segments) || segments < 1 || segments > 1000) {
+    throw new RangeError(`scanSegments must be an integer in 1…1000 (given ${segments})`);
+  }
+  const items: AggregateItem[] = [];
+  const scanSegment = async (segment: number): Promise<void> => {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const response = await doc.send(
+        new ScanCommand({
+          TableName: names.aggregatesTable,
+          Segment: segment,
+          TotalSegments: segments,
+          ExclusiveStartKey: startKey,
+          FilterExpression:
+            '(begins_with(pk, :customer) AND begins_with(sk, :month)) OR (begins_with(pk, :location) AND begins_with(sk, :day))',
+          ExpressionAttributeValues: {
+            ':customer': KeyPrefix.Customer,
+            ':month': KeyPrefix.CustomerMonth,
+            ':location': KeyPrefix.Location,
+            ':day': KeyPrefix.Day,
+          },
+        }),
+      );
+      for (const item of response.Items ?? []) items.push(item as AggregateItem);
+      onProgress?.(items.length);
+      startKey = response.LastEvaluatedKey;
+    } while (startKey !== undefined);
+  };
+  await Promise.all(Array.from({ length: segments }, (_, segment) => scanSegment(segment)));
+  return items;
+}
+
+/**
+ * Computes and publishes the snapshot of one `as_of` date. A rerun publishes a new run and
+ * switches the manifest to it; readers never see a half-written snapshot.
+ *
+ * @example
+ * const { manifest } = await runCompaction(clients, names, { asOf: '2023-08-31', codeVersion: '0.1.0' });
+ */
+export async function runCompaction(
+  clients: CompactionClients,
+  names: ResourceNames,
+  options: CompactionOptions,
+): Promise<CompactionResult> {
+  const log = options.log ?? (() => {});
+  const checkpoints = await readCheckpoints(clients.doc, names);
+  const started = performance.now();
+  const items = await scanAggregates(clients.doc, names, options.scanSegments ?? 4, options.onScanProgress);
+  const holidays = await readHolidays(clients.doc, names);
+  const scanned = performance.now();
+  log(`scanned ${items.length} aggregate items in ${Math.round(scanned - started)} ms`);
+
+  const { customers, locationDays } = itemsToMartInput(items);
+  const marts = computeMarts(
+    { asOf: options.asOf, customers, locationDays, holidays },
+    options.martSettings ?? defaultMartSettings,
+  );
+  const computed = performance.now();
+  log(
+    `computed the marts of ${options.asOf} for ${customers.length} customers in ${Math.round(computed - scanned)} ms`,
+  );
+
+  const manifest = await writeSnapshot({
+    s3: clients.s3,
+    bucket: names.martsBucket,
+    asOf: options.asOf,
+    runId: options.runId ?? newRunId(),
+    marts,
+    checkpoints,
+    codeVersion: options.codeVersion,
+  });
+  const written = performance.now();
+  log(`published snapshot ${options.asOf} run ${manifest.runId} in ${Math.round(written - computed)} ms`);
+  return {
+    manifest,
+    marts,
+    itemsScanned: items.length,
+    customers: customers.length,
+    timingsMs: { scan: scanned - started, compute: computed - scanned, write: written - computed },
+  };
+}

@@ -1,0 +1,199 @@
+/** `tillstream compact`, `export`, `run` and `demo` (CONTRACT.md §4). */
+import { readFileSync } from 'node:fs';
+import { rename, rm, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { addDays } from '../../aggregates/time.js';
+import { CliError, ExitCode } from '../../shared/cli/errors.js';
+import type { GlobalOptions } from '../../shared/cli/main.js';
+import { defaultAsOf, runCompaction } from '../compaction/job.js';
+import { exportSnapshot } from '../compaction/snapshot.js';
+import { type PipelineResult, type PipelineStage, runPipeline } from './run.js';
+import { summariseMarts } from './summary.js';
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** The version written into every manifest: the package version, or `TILLSTREAM_CODE_VERSION`. */
+export function codeVersion(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  const fromEnv = env['TILLSTREAM_CODE_VERSION'];
+  if (fromEnv) return fromEnv;
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return manifest.version;
+}
+
+function asOfOption(value: string | undefined, chainTimeZone: string): string {
+  if (value === undefined) return defaultAsOf(Date.now(), chainTimeZone);
+  if (!DATE.test(value) || Number.isNaN(Date.parse(value))) {
+    throw new CliError(
+      `--as-of must be a date YYYY-MM-DD (given ${JSON.stringify(value)})`,
+      ExitCode.BadUsage,
+    );
+  }
+  return value;
+}
+
+const stderrLog = (message: string): void => {
+  process.stderr.write(`${message}\n`);
+};
+
+/** `tillstream compact [--as-of DATE]`. */
+export async function runCompactCommand(
+  options: { readonly asOf?: string },
+  globals: GlobalOptions,
+): Promise<void> {
+  const { openContext } = await import('../../shared/cli/context.js');
+  const context = await openContext(globals);
+  try {
+    const asOf = asOfOption(options.asOf, context.settings.chainTimeZone);
+    const result = await runCompaction(context.clients, context.names, {
+      asOf,
+      codeVersion: codeVersion(),
+      log: stderrLog,
+    });
+    process.stdout.write(
+      `${summariseMarts(result.marts)}\n\nsnapshot ${asOf} run ${result.manifest.runId}\n`,
+    );
+  } finally {
+    await context.close();
+  }
+}
+
+/** `tillstream export [--as-of DATE] --to DIR`. */
+export async function runExportCommand(
+  options: { readonly asOf?: string; readonly to?: string },
+  globals: GlobalOptions,
+): Promise<void> {
+  if (options.to === undefined) throw new CliError('export needs --to DIR', ExitCode.BadUsage);
+  const { openContext } = await import('../../shared/cli/context.js');
+  const context = await openContext(globals);
+  try {
+    const asOf = asOfOption(options.asOf, context.settings.chainTimeZone);
+    const manifest = await exportSnapshot({
+      s3: context.clients.s3,
+      bucket: context.names.martsBucket,
+      asOf,
+      toDir: options.to,
+    });
+    process.stdout.write(`exported snapshot ${asOf} run ${manifest.runId} to ${resolve(options.to)}\n`);
+  } finally {
+    await context.close();
+  }
+}
+
+function describeTimings(result: PipelineResult, extra: readonly [string, number][] = []): string {
+  const rows: [string, number][] = [
+    ...extra,
+    ...(Object.entries(result.timingsMs) as [PipelineStage, number][]),
+  ];
+  const total = rows.reduce((sum, [, ms]) => sum + ms, 0);
+  return [...rows, ['total', total] as [string, number]]
+    .map(([stage, ms]) => `${stage.padEnd(10)} ${(ms / 1000).toFixed(1).padStart(7)} s`)
+    .join('\n');
+}
+
+function describeRun(result: PipelineResult): string {
+  const poll = result.poll;
+  const accepted = poll.reports.reduce((sum, report) => sum + report.rowsAccepted, 0);
+  const quarantined = poll.reports.reduce((sum, report) => sum + report.rowsQuarantined, 0);
+  return (
+    `ingested ${poll.reports.length} new file(s): ${accepted.toLocaleString('en-US')} rows accepted, ` +
+    `${quarantined.toLocaleString('en-US')} quarantined, ${poll.recordsPut.toLocaleString('en-US')} order events put; ` +
+    `processed ${result.process.records.toLocaleString('en-US')} records into ${result.process.itemWrites.toLocaleString('en-US')} item writes`
+  );
+}
+
+/** `tillstream run --input DIR [--as-of DATE] [--export DIR]`. */
+export async function runRunCommand(
+  options: { readonly input: string; readonly asOf?: string; readonly export?: string },
+  globals: GlobalOptions,
+): Promise<void> {
+  const { openContext } = await import('../../shared/cli/context.js');
+  const context = await openContext(globals);
+  try {
+    const asOf = asOfOption(options.asOf, context.settings.chainTimeZone);
+    const result = await runPipeline(context.clients, context.names, context.settings, {
+      input: options.input,
+      asOf,
+      codeVersion: codeVersion(),
+      log: stderrLog,
+      onStage: (stage) => stderrLog(`… ${stage}`),
+      ...(options.export !== undefined ? { exportDir: options.export } : {}),
+    });
+    process.stdout.write(`${describeRun(result)}\n\n${summariseMarts(result.compaction.marts)}\n\n`);
+    process.stdout.write(`${describeTimings(result)}\n`);
+    if (options.export !== undefined)
+      process.stdout.write(`marts of ${asOf} exported to ${resolve(options.export)}\n`);
+    if (result.poll.errors.length > 0) {
+      throw new CliError(`${result.poll.errors.length} file(s) could not be read; rerun to retry them`);
+    }
+  } finally {
+    await context.close();
+  }
+}
+
+/** The demo chain: a few tens of locations over a few months, ≥ 50,000 orders. */
+export const demoChain = {
+  locations: 24,
+  days: 75,
+  ordersPerLocationDay: 30,
+  seed: 1,
+  startDate: '2023-06-01',
+} as const;
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** `tillstream demo` (`npm start`): generate, run everything, summarise, export to ./tillstream-out. */
+export async function runDemoCommand(
+  options: { readonly out?: string },
+  globals: GlobalOptions,
+): Promise<void> {
+  const started = performance.now();
+  const { openContext } = await import('../../shared/cli/context.js');
+  const context = await openContext(globals);
+  try {
+    const input = join(context.settings.stateDir, 'demo-input');
+    const generateStarted = performance.now();
+    if (!(await exists(input))) {
+      const { generateChain } = await import('../../ingest/generator/index.js');
+      const partial = `${input}.partial`;
+      await rm(partial, { recursive: true, force: true });
+      stderrLog(
+        `generating a chain of ${demoChain.locations} locations over ${demoChain.days} days into ${input} …`,
+      );
+      const generated = await generateChain({ outDir: partial, ...demoChain });
+      await rename(partial, input);
+      stderrLog(
+        `generated ${generated.orders.toLocaleString('en-US')} orders in ${generated.files.length} files`,
+      );
+    }
+    const generateMs = performance.now() - generateStarted;
+    const asOf = addDays(demoChain.startDate, demoChain.days - 1);
+    const exportDir = options.out ?? 'tillstream-out';
+    const result = await runPipeline(context.clients, context.names, context.settings, {
+      input,
+      asOf,
+      exportDir,
+      codeVersion: codeVersion(),
+      log: stderrLog,
+      onStage: (stage) => stderrLog(`… ${stage}`),
+    });
+    process.stdout.write(
+      `\n${describeRun(result)}\n\nSnapshot ${asOf}\n\n${summariseMarts(result.compaction.marts)}\n\n`,
+    );
+    process.stdout.write(
+      `${describeTimings(result, [['start+gen', generateMs + (generateStarted - started)]])}\n\n`,
+    );
+    process.stdout.write(
+      `The marts are in ${resolve(exportDir)} (<mart>.csv, <mart>.parquet, manifest.json).\n` +
+        `Run it again: only new files are ingested. Start over with: npx tillstream --fresh demo\n`,
+    );
+  } finally {
+    await context.close();
+  }
+}

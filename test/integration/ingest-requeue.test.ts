@@ -1,0 +1,75 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFolderSource } from '../../ingest/folder/source.js';
+import { runPollCycle } from '../../ingest/poll.js';
+import type { IngestReport } from '../../ingest/report.js';
+import { runRequeue } from '../../ingest/requeue.js';
+import {
+  type IngestTestStack,
+  listKeys,
+  readObject,
+  readStream,
+  startIngestStack,
+  streamRows,
+} from '../support/ingest-stack.js';
+
+const HEADER =
+  'APP_NAME,RESTAURANT_ID,CREATION_TIME_UTC,ORDER_ID,USER_ID,PRINTED_CARD_NUMBER,IS_LOYALTY,CURRENCY,LINEITEM_ID,ITEM_CATEGORY,ITEM_NAME,ITEM_PRICE,ITEM_QUANTITY';
+const T0 = Date.parse('2023-08-20T12:00:00Z');
+
+describe('requeue of quarantined rows', () => {
+  let stack: IngestTestStack;
+  beforeAll(async () => {
+    stack = await startIngestStack();
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('streams a row fixed in the quarantine file once, and updates its report', async () => {
+    // Prepare
+    const { names, settings } = await stack.resources();
+    const dir = await mkdtemp(path.join(tmpdir(), 'tillstream-requeue-'));
+    await writeFile(
+      path.join(dir, 'items.csv'),
+      `${HEADER}\nApp,R1,2023-08-14T17:03:12Z,O1,U1,,TRUE,USD,L1,Burgers,Cheese,9.50,1\nApp,R1,2023-08-14T17:04:00Z,O2,,,FALSE,USD,L1,Fries,Fries,abc,2\n`,
+    );
+    const deps = { clients: stack.clients, names, settings, clock: () => T0 };
+    await runPollCycle({ ...deps, source: createFolderSource(dir) });
+    const [quarantineKey] = await listKeys(stack.clients, names.quarantineBucket);
+    const untouched = await runRequeue(deps);
+    const fixed = (await readObject(stack.clients, names.quarantineBucket, quarantineKey!))
+      .toString()
+      .replace(',abc,', ',3.25,');
+    await stack.clients.s3.send(
+      new PutObjectCommand({ Bucket: names.quarantineBucket, Key: quarantineKey, Body: fixed }),
+    );
+
+    // Act
+    const requeued = await runRequeue(deps);
+    const again = await runRequeue(deps);
+
+    // Assess
+    expect(untouched).toMatchObject({ examined: 1, accepted: 0, stillRejected: { bad_number: 1 } });
+    expect(requeued).toMatchObject({ examined: 1, accepted: 1, recordsPut: 1 });
+    expect(again.examined).toBe(0);
+    const rows = streamRows(await readStream(stack.clients, names.ordersStream));
+    expect(rows.has('line|O2|L1|325x2')).toBe(true);
+    const reportKey = (await listKeys(stack.clients, names.rawBucket)).find((key) =>
+      key.endsWith('.ingest-report.json'),
+    )!;
+    const report = JSON.parse(
+      (await readObject(stack.clients, names.rawBucket, reportKey)).toString(),
+    ) as IngestReport;
+    expect(report).toMatchObject({
+      rowsRead: 2,
+      rowsAccepted: 2,
+      rowsQuarantined: 0,
+      quarantinedByReason: {},
+      requeuedRows: [2],
+    });
+  });
+});

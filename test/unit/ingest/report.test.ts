@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { ReportInvariantError } from '../../../ingest/errors.js';
+import {
+  applyRequeue,
+  assertCountsAddUp,
+  formatReportTable,
+  type IngestReport,
+  settlePending,
+} from '../../../ingest/report.js';
+import { formatCents } from '../../../ingest/rows.js';
+
+const report: IngestReport = {
+  source: 'folder',
+  fileId: 'options.csv',
+  path: 'options.csv',
+  contentHash: 'h',
+  sizeBytes: 100,
+  rawKey: 'raw/x',
+  arrivalSeq: 1,
+  arrivedAt: '2023-08-20T00:00:00.000Z',
+  modifiedAt: '2023-08-20T00:00:00.000Z',
+  kind: 'order_item_options',
+  status: 'ingested',
+  duplicateOf: null,
+  fileMessage: null,
+  rowsRead: 6,
+  rowsAccepted: 2,
+  rowsDuplicate: 1,
+  rowsExcluded: 0,
+  rowsQuarantined: 1,
+  rowsPending: 2,
+  quarantinedByReason: { bad_number: 1 },
+  pendingRows: [4, 6],
+  recordsPut: 1,
+  outlierWarnings: 0,
+  quarantineKeys: [],
+  timingsMs: {},
+  updatedAt: '2023-08-20T00:00:00.000Z',
+};
+
+describe('ingest report', () => {
+  it('accepts counts that add up and refuses those that do not', () => {
+    // Act
+    const good = () => assertCountsAddUp(report);
+    const lostRow = () => assertCountsAddUp({ ...report, rowsRead: 7 });
+    const badReasons = () => assertCountsAddUp({ ...report, quarantinedByReason: {} });
+
+    // Assess
+    expect(good).not.toThrow();
+    expect(lostRow).toThrow(ReportInvariantError);
+    expect(badReasons).toThrow(/by reason/);
+  });
+
+  it('settles each pending row once, however often a settlement is applied', () => {
+    // Prepare
+    const settlements = new Map([
+      [4, { accepted: true } as const],
+      [6, { accepted: false, reason: 'orphan_option' } as const],
+    ]);
+
+    // Act
+    const once = settlePending(report, settlements, 0);
+    const twice = settlePending(once, settlements, 0);
+
+    // Assess
+    expect(once).toMatchObject({ rowsAccepted: 3, rowsQuarantined: 2, rowsPending: 0, pendingRows: [] });
+    expect(once.quarantinedByReason).toEqual({ bad_number: 1, orphan_option: 1 });
+    expect(twice).toMatchObject({ rowsAccepted: 3, rowsQuarantined: 2, rowsPending: 0 });
+    assertCountsAddUp(twice);
+  });
+
+  it('moves a requeued row out of quarantine once', () => {
+    // Act
+    const once = applyRequeue(report, 'bad_number', 'accepted', 3, 0);
+    const twice = applyRequeue(once, 'bad_number', 'accepted', 3, 0);
+
+    // Assess
+    expect(once).toMatchObject({
+      rowsAccepted: 3,
+      rowsQuarantined: 0,
+      quarantinedByReason: {},
+      requeuedRows: [3],
+    });
+    expect(twice).toBe(once);
+    assertCountsAddUp(twice);
+  });
+
+  it('prints one line per file with the quarantine reasons', () => {
+    // Act
+    const table = formatReportTable([report]);
+
+    // Assess
+    expect(table.split('\n')).toHaveLength(2);
+    expect(table).toContain('1 (bad_number 1)');
+  });
+
+  it('writes cents as decimals without floating point', () => {
+    expect([
+      formatCents(0),
+      formatCents(5),
+      formatCents(950),
+      formatCents(-50),
+      formatCents(123456789),
+    ]).toEqual(['0.00', '0.05', '9.50', '-0.50', '1234567.89']);
+  });
+});
