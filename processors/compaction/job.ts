@@ -19,7 +19,7 @@ import { addDays, toLocalTime } from '../../aggregates/time.js';
 import { PollerState } from '../../ingest/state.js';
 import type { ResourceNames } from '../../shared/resources.js';
 import { DynamoShardStore } from '../shard/dynamo-store.js';
-import { type SnapshotCheckpoint, type SnapshotManifest, writeSnapshot } from './snapshot.js';
+import { readManifest, type SnapshotCheckpoint, type SnapshotManifest, writeSnapshot } from './snapshot.js';
 
 export interface CompactionClients {
   readonly doc: DynamoDBDocumentClient;
@@ -171,4 +171,65 @@ export async function runCompaction(
     customers: customers.length,
     timingsMs: { scan: scanned - started, compute: computed - scanned, write: written - computed },
   };
+}
+
+export interface NightlyOptions extends Omit<CompactionOptions, 'asOf' | 'runId'> {
+  /** Epoch ms now; `as_of` is yesterday in the chain's zone. */
+  readonly nowMs: number;
+  readonly chainTimeZone: string;
+  /**
+   * How many earlier snapshots a late file may restate: each of the `restateDays` dates before
+   * `as_of` that has a snapshot is rebuilt when the stream has moved since it was built.
+   * @default 7
+   */
+  readonly restateDays?: number;
+}
+
+export interface NightlyResult {
+  readonly asOf: string;
+  /** Every snapshot published this night, `as_of` first. */
+  readonly published: readonly SnapshotManifest[];
+  /** Earlier snapshots left as they were: nothing was processed since they were built. */
+  readonly unchanged: readonly string[];
+}
+
+const sameCheckpoints = (a: readonly SnapshotCheckpoint[], b: readonly SnapshotCheckpoint[]): boolean =>
+  a.length === b.length &&
+  a.every((checkpoint, index) => {
+    const other = b[index];
+    return (
+      other !== undefined &&
+      other.shardId === checkpoint.shardId &&
+      other.sequenceNumber === checkpoint.sequenceNumber
+    );
+  });
+
+/**
+ * The nightly run: the snapshot of yesterday, then the recent snapshots that late data may have
+ * restated. A snapshot whose manifest records the current checkpoints saw everything processed
+ * since and is left alone; any other within `restateDays` is rebuilt (a rerun switches its
+ * manifest), because a late file restates past days and every snapshot on or after them.
+ */
+export async function runNightly(
+  clients: CompactionClients,
+  names: ResourceNames,
+  options: NightlyOptions,
+): Promise<NightlyResult> {
+  const asOf = defaultAsOf(options.nowMs, options.chainTimeZone);
+  const restateDays = options.restateDays ?? 7;
+  const current = await readCheckpoints(clients.doc, names);
+  const published: SnapshotManifest[] = [];
+  const unchanged: string[] = [];
+  published.push((await runCompaction(clients, names, { ...options, asOf })).manifest);
+  for (let back = 1; back <= restateDays; back++) {
+    const date = addDays(asOf, -back);
+    const manifest = await readManifest({ s3: clients.s3, bucket: names.martsBucket, asOf: date });
+    if (manifest === null) continue;
+    if (sameCheckpoints(manifest.checkpoints, current)) {
+      unchanged.push(date);
+      continue;
+    }
+    published.push((await runCompaction(clients, names, { ...options, asOf: date })).manifest);
+  }
+  return { asOf, published, unchanged };
 }

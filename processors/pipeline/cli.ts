@@ -1,5 +1,4 @@
 /** `tillstream compact`, `export`, `run` and `demo` (CONTRACT.md §4). */
-import { readFileSync } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { addDays } from '../../aggregates/time.js';
@@ -9,18 +8,9 @@ import { defaultAsOf, runCompaction } from '../compaction/job.js';
 import { exportSnapshot } from '../compaction/snapshot.js';
 import { type PipelineResult, type PipelineStage, runPipeline } from './run.js';
 import { summariseMarts } from './summary.js';
+import { codeVersion } from './version.js';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
-
-/** The version written into every manifest: the package version, or `TILLSTREAM_CODE_VERSION`. */
-export function codeVersion(env: Readonly<Record<string, string | undefined>> = process.env): string {
-  const fromEnv = env['TILLSTREAM_CODE_VERSION'];
-  if (fromEnv) return fromEnv;
-  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return manifest.version;
-}
 
 function asOfOption(value: string | undefined, chainTimeZone: string): string {
   if (value === undefined) return defaultAsOf(Date.now(), chainTimeZone);

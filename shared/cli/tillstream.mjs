@@ -5,6 +5,9 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const LEGACY = '--openssl-legacy-provider';
+// The SDK's notice that releases after January 2027 need Node 22 is for upgrades, not for users of a
+// pinned lockfile; the README says Node 22 is recommended.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const hasLegacy = process.execArgv.includes(LEGACY) || (process.env.NODE_OPTIONS ?? '').includes(LEGACY);
 
 if (!hasLegacy) {

@@ -1,0 +1,222 @@
+/**
+ * Ops monitoring: the alarms (shard lag, processor error rate, poison batches, quarantine growth,
+ * a missed nightly snapshot, poller failures), their SNS topic, and one CloudWatch dashboard.
+ */
+import { Aws, Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+import { MetricName, metricsNamespace, ServiceName } from '../../shared/aws/powertools.js';
+import type { ResolvedStackProps } from '../props.js';
+import { BUCKET_METRICS_ID, type PipelineStorage } from './storage.js';
+
+/** The functions the monitoring watches. */
+export interface MonitoredFunctions {
+  readonly poller: lambda.IFunction;
+  readonly processor: lambda.IFunction;
+  readonly compaction: lambda.IFunction;
+}
+
+/** Alarms by concern, for tests and for wiring more actions. */
+export interface PipelineAlarms {
+  readonly iteratorAge: cloudwatch.Alarm;
+  readonly processorErrorRate: cloudwatch.Alarm;
+  readonly failedBatches: cloudwatch.Alarm;
+  readonly quarantineGrowth: cloudwatch.Alarm;
+  readonly missedSnapshot: cloudwatch.Alarm;
+  readonly pollerErrors: cloudwatch.Alarm;
+}
+
+/** `PutRequests` of a bucket's request-metrics filter: one per object written. */
+function objectsWritten(bucket: s3.IBucket, period: Duration): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: 'AWS/S3',
+    metricName: 'PutRequests',
+    dimensionsMap: { BucketName: bucket.bucketName, FilterId: BUCKET_METRICS_ID },
+    statistic: cloudwatch.Stats.SUM,
+    period,
+  });
+}
+
+/** Alarms, their topic and the ops dashboard. */
+export class PipelineMonitoring extends Construct {
+  readonly topic: sns.Topic;
+  readonly alarms: PipelineAlarms;
+  readonly dashboard: cloudwatch.Dashboard;
+
+  constructor(
+    scope: Construct,
+    id: string,
+    props: ResolvedStackProps,
+    storage: PipelineStorage,
+    functions: MonitoredFunctions,
+  ) {
+    super(scope, id);
+    this.topic = new sns.Topic(this, 'AlarmTopic', {
+      displayName: `tillstream ${props.environmentName} alarms`,
+      masterKey: storage.key,
+      enforceSSL: true,
+    });
+    // CloudWatch publishes to the encrypted topic with this key.
+    storage.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        // In a key policy `*` is the key itself.
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+      }),
+    );
+    if (props.alarmEmail !== undefined) {
+      this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    }
+
+    const iteratorAgeMetric = storage.ordersStream.metricGetRecordsIteratorAgeMilliseconds({
+      statistic: cloudwatch.Stats.MAXIMUM,
+      period: Duration.minutes(1),
+    });
+    const invocations = functions.processor.metricInvocations({ period: Duration.minutes(5) });
+    const errors = functions.processor.metricErrors({ period: Duration.minutes(5) });
+    const errorRate = new cloudwatch.MathExpression({
+      expression: 'IF(invocations > 0, 100 * errors / invocations, 0)',
+      usingMetrics: { invocations, errors },
+      label: 'Processor error rate (%)',
+      period: Duration.minutes(5),
+    });
+    const failedBatchObjects = objectsWritten(storage.failedBatchesBucket, Duration.minutes(5));
+    const quarantineObjects = objectsWritten(storage.quarantineBucket, Duration.hours(1));
+    const snapshotsWritten = new cloudwatch.Metric({
+      namespace: metricsNamespace(props.environmentName),
+      metricName: MetricName.SnapshotsWritten,
+      dimensionsMap: { service: ServiceName.Compaction },
+      statistic: cloudwatch.Stats.SUM,
+      period: Duration.days(1),
+    });
+
+    this.alarms = {
+      iteratorAge: iteratorAgeMetric.createAlarm(this, 'IteratorAgeAlarm', {
+        alarmDescription: `Shard lag: the oldest unprocessed record on ${storage.names.ordersStream} is older than ${props.alarms.iteratorAgeMs} ms for 5 minutes.`,
+        threshold: props.alarms.iteratorAgeMs,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 5,
+        datapointsToAlarm: 5,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      processorErrorRate: errorRate.createAlarm(this, 'ProcessorErrorRateAlarm', {
+        alarmDescription: `More than ${props.alarms.processorErrorRatePercent}% of shard-processor invocations failed in 5 minutes.`,
+        threshold: props.alarms.processorErrorRatePercent,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      failedBatches: failedBatchObjects.createAlarm(this, 'FailedBatchesAlarm', {
+        alarmDescription:
+          'A poison batch reached the on-failure bucket after its retries: inspect and replay it (README, "Operations").',
+        threshold: props.alarms.failedBatchObjects,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      quarantineGrowth: quarantineObjects.createAlarm(this, 'QuarantineGrowthAlarm', {
+        alarmDescription: `At least ${props.alarms.quarantineObjectsPerHour} quarantine objects written in one hour: an export is malformed.`,
+        threshold: props.alarms.quarantineObjectsPerHour,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      // No datapoint in a day means compaction never ran or died before its manifest: that is the alarm.
+      missedSnapshot: snapshotsWritten.createAlarm(this, 'MissedSnapshotAlarm', {
+        alarmDescription: 'No nightly mart snapshot was written in the last 24 hours.',
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      }),
+      pollerErrors: functions.poller
+        .metricErrors({ period: Duration.minutes(15) })
+        .createAlarm(this, 'PollerErrorsAlarm', {
+          alarmDescription: 'The Drive poller failed in two consecutive 15-minute periods.',
+          threshold: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: 2,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+    };
+    const notify = new actions.SnsAction(this.topic);
+    for (const alarm of Object.values(this.alarms)) {
+      alarm.addAlarmAction(notify);
+      alarm.addOkAction(notify);
+    }
+
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: `${props.resourcePrefix}-ops`,
+      defaultInterval: Duration.hours(24),
+    });
+    const tableWrites = Object.values(storage.tables).map((table) =>
+      table.metricConsumedWriteCapacityUnits({
+        statistic: cloudwatch.Stats.SUM,
+        period: Duration.minutes(5),
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 24 }),
+      new cloudwatch.GraphWidget({
+        title: 'Shard lag (ms)',
+        left: [
+          iteratorAgeMetric,
+          functions.processor.metric('IteratorAge', {
+            statistic: cloudwatch.Stats.MAXIMUM,
+            period: Duration.minutes(1),
+          }),
+        ],
+        leftAnnotations: [{ value: props.alarms.iteratorAgeMs, label: 'alarm' }],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Stream records in / out',
+        left: [
+          storage.ordersStream.metricIncomingRecords({
+            statistic: cloudwatch.Stats.SUM,
+            period: Duration.minutes(5),
+          }),
+          storage.ordersStream.metricGetRecords({
+            statistic: cloudwatch.Stats.SUM,
+            period: Duration.minutes(5),
+          }),
+        ],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Shard processor',
+        left: [invocations, errors],
+        right: [errorRate],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'DynamoDB write units (5 min)',
+        left: tableWrites,
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Poison batches and quarantine objects',
+        left: [failedBatchObjects],
+        right: [quarantineObjects],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Poller and compaction',
+        left: [
+          functions.poller.metricDuration({ statistic: cloudwatch.Stats.MAXIMUM }),
+          functions.compaction.metricDuration({ statistic: cloudwatch.Stats.MAXIMUM }),
+        ],
+        right: [snapshotsWritten, functions.poller.metricErrors(), functions.compaction.metricErrors()],
+        width: 12,
+      }),
+    );
+  }
+}

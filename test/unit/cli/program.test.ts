@@ -1,0 +1,52 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { buildProgram } from '../../../shared/cli/main.js';
+
+const run = promisify(execFile);
+const bin = new URL('../../../shared/cli/tillstream.mjs', import.meta.url).pathname;
+
+/** Every command of CONTRACT.md §4, plus `reconcile` (issue #7). */
+const contractCommands = [
+  'run',
+  'rebuild',
+  'retract',
+  'backfill',
+  'status',
+  'poll',
+  'process',
+  'compact',
+  'export',
+  'requeue',
+  'lag',
+  'dashboard',
+  'up',
+  'generate',
+  'demo',
+  'reconcile',
+];
+
+describe('tillstream CLI', () => {
+  it('registers every command of the contract', () => {
+    // Act
+    const names = buildProgram().commands.map((command) => command.name());
+    // Assess
+    expect(names).toEqual(expect.arrayContaining(contractCommands));
+  });
+
+  it('prints help and exits 0 through the installed bin shim', async () => {
+    // Act
+    const { stdout } = await run(process.execPath, [bin, '--help']);
+    // Assess
+    expect(stdout).toContain('Usage: tillstream');
+    for (const name of contractCommands) expect(stdout).toContain(name);
+  });
+
+  it('exits 2 on an unknown command', async () => {
+    // Act
+    const failure = await run(process.execPath, [bin, 'no-such-command']).catch((error: { code: number; stderr: string }) => error);
+    // Assess
+    expect(failure).toMatchObject({ code: 2 });
+    expect((failure as { stderr: string }).stderr).toContain("unknown command 'no-such-command'");
+  });
+});
