@@ -38,13 +38,25 @@ describe('nightly compaction restates the recent snapshots that later data chang
   it('rebuilds a snapshot the stream moved past, leaves one that saw everything, and builds yesterday', async () => {
     // Prepare: a chain of 4 days; the input folder first holds days 0–2, then grows by day 3.
     const generated = join(workDir, 'generated');
-    await generateChain({ outDir: generated, locations: 2, days: 4, seed: 7, startDate: start, ordersPerLocationDay: 12 });
+    await generateChain({
+      outDir: generated,
+      locations: 2,
+      days: 4,
+      seed: 7,
+      startDate: start,
+      ordersPerLocationDay: 12,
+    });
     const input = join(workDir, 'input');
     for (const entry of await readdir(generated)) {
       if (entry !== day(3)) await cp(join(generated, entry), join(input, entry), { recursive: true });
     }
     const run = (asOf: string) =>
-      runPipeline(clients, names, settings, { input, asOf, codeVersion: 'test', clock: () => Date.parse(`${day(4)}T12:00:00Z`) });
+      runPipeline(clients, names, settings, {
+        input,
+        asOf,
+        codeVersion: 'test',
+        clock: () => Date.parse(`${day(4)}T12:00:00Z`),
+      });
     await run(day(2));
     const before = await readManifest({ s3: clients.s3, bucket: names.martsBucket, asOf: day(2) });
     await cp(join(generated, day(3)), join(input, day(3)), { recursive: true });

@@ -44,7 +44,9 @@ describe('tillstream CLI', () => {
 
   it('exits 2 on an unknown command', async () => {
     // Act
-    const failure = await run(process.execPath, [bin, 'no-such-command']).catch((error: { code: number; stderr: string }) => error);
+    const failure = await run(process.execPath, [bin, 'no-such-command']).catch(
+      (error: { code: number; stderr: string }) => error,
+    );
     // Assess
     expect(failure).toMatchObject({ code: 2 });
     expect((failure as { stderr: string }).stderr).toContain("unknown command 'no-such-command'");
