@@ -9,6 +9,7 @@
  * | location × local date | `L#<RESTAURANT_ID>` | `D#<YYYY-MM-DD>` | Query pk, sk BETWEEN two dates (a week, a month, a range) |
  * | location totals | `LOC` | `<RESTAURANT_ID>` | Query pk `LOC`: every location, ranked in memory |
  * | chain-wide × local date | `ALL` | `D#<YYYY-MM-DD>` | Query pk, sk BETWEEN two dates |
+ * | customer profile (written back by compaction) | `C#<USER_ID>` | `P` | GetItem; GSIs `byTier` (`TIER#<tier>`), `bySegment` (`SEG#<segment>`), `atRisk` (`RISK`, sparse), each sorted by CLV, highest first, paged |
  * | order state (ledger table) | `O#<ORDER_ID>` | `S` | consistent BatchGetItem by the processor |
  * | shard checkpoint + status (state table) | `shard#<stream>` | `<shardId>` | GetItem by the processor, Query pk by `tillstream lag` |
  * | poison record (state table) | `poison#<stream>` | `<shardId>#<sequence>` | Query pk |
@@ -23,8 +24,8 @@
  * which the update's condition also checks, so a code collision fails loudly instead of merging
  * two names.
  *
- * Customers by segment and tier are written back by compaction; they will get their own GSI in
- * shared/resources.ts when that issue lands.
+ * Customers' tiers, segments and at-risk flags are written back by compaction to a profile item per
+ * customer, indexed by the three GSIs of shared/resources.ts.
  */
 import { createHash } from 'node:crypto';
 
@@ -62,6 +63,12 @@ export const locationTotalsKey = (restaurantId: string): ItemKey => ({
 export const chainDayKey = (localDate: string): ItemKey => ({
   pk: KeyPrefix.Chain,
   sk: `${KeyPrefix.Day}${localDate}`,
+});
+
+/** A customer's profile: tier, segment and churn figures of the newest snapshot. */
+export const customerProfileKey = (customerId: string): ItemKey => ({
+  pk: `${KeyPrefix.Customer}${customerId}`,
+  sk: 'P',
 });
 
 /** The ledger item holding an order's state. */

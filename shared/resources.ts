@@ -71,7 +71,12 @@ export function tableSpecs(names: ResourceNames): readonly TableDefinition[] {
   const table = (name: string, purpose: string, globalSecondaryIndexes: readonly IndexSpec[] = []) =>
     ({ name, purpose, partitionKey: 'pk', sortKey: 'sk', globalSecondaryIndexes }) as const;
   return [
-    table(names.aggregatesTable, 'customer, location, location-day and chain-day aggregates'),
+    table(names.aggregatesTable, 'customer, location, location-day and chain-day aggregates', [
+      // Customer profiles written back by compaction, each index sorted by CLV, highest first.
+      { indexName: 'byTier', partitionKey: 'tierKey', sortKey: 'clvRank' },
+      { indexName: 'bySegment', partitionKey: 'segmentKey', sortKey: 'clvRank' },
+      { indexName: 'atRisk', partitionKey: 'riskKey', sortKey: 'clvRank' },
+    ]),
     table(names.ledgerTable, 'dedupe ledger of business identities'),
     table(names.stateTable, 'shard checkpoints, poller watermarks, file status'),
   ];

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { KeyPrefix } from '../../aggregates/keys.js';
+import { customerProfileKey, KeyPrefix } from '../../aggregates/keys.js';
 import { type AggregateItem, itemsToMartInput } from '../../aggregates/mart-input.js';
 import {
   computeMarts,
@@ -19,6 +19,7 @@ import { addDays, toLocalTime } from '../../aggregates/time.js';
 import { PollerState } from '../../ingest/state.js';
 import type { ResourceNames } from '../../shared/resources.js';
 import { DynamoShardStore } from '../shard/dynamo-store.js';
+import { writeBackProfiles } from './profiles.js';
 import { readManifest, type SnapshotCheckpoint, type SnapshotManifest, writeSnapshot } from './snapshot.js';
 
 export interface CompactionClients {
@@ -37,6 +38,8 @@ export interface CompactionOptions {
   /** @default a time-ordered unique id */
   readonly runId?: string;
   readonly log?: (message: string) => void;
+  /** Write tiers, segments and churn flags back to customer profile items. @default true */
+  readonly writeBackProfiles?: boolean;
   /** Called with the number of items read so far during the scan. */
   readonly onScanProgress?: (itemsRead: number) => void;
 }
@@ -46,6 +49,7 @@ export interface CompactionResult {
   readonly marts: Marts;
   readonly itemsScanned: number;
   readonly customers: number;
+  /** Scan, mart computation, snapshot write (profiles written back after it are not included). */
   readonly timingsMs: { readonly scan: number; readonly compute: number; readonly write: number };
 }
 
@@ -80,21 +84,29 @@ export async function readHolidays(doc: DynamoDBDocumentClient, names: ResourceN
   return calendar.filter((day) => day.isHoliday).map((day) => ({ date: day.date, name: day.holidayName }));
 }
 
+/** What the compaction reads: the marts' items, and the written-back profiles by customer id. */
+export interface ScannedAggregates {
+  readonly items: AggregateItem[];
+  readonly profiles: Map<string, Readonly<Record<string, unknown>>>;
+}
+
 /**
- * Reads every customer-month and location-day item with a parallel Scan. Other items (location
- * totals, chain days, written-back profiles) are derivable or outputs, so they are filtered out
- * server-side to save transfer.
+ * Reads every customer-month, location-day and customer-profile item with a parallel Scan.
+ * Location totals and chain days are sums of location days, so they are filtered out server-side
+ * to save transfer.
  */
 export async function scanAggregates(
   doc: DynamoDBDocumentClient,
   names: ResourceNames,
   segments: number,
   onProgress?: (itemsRead: number) => void,
-): Promise<AggregateItem[]> {
+): Promise<ScannedAggregates> {
   if (!Number.isInteger(segments) || segments < 1 || segments > 1000) {
     throw new RangeError(`scanSegments must be an integer in 1…1000 (given ${segments})`);
   }
   const items: AggregateItem[] = [];
+  const profiles = new Map<string, Readonly<Record<string, unknown>>>();
+  const profileKey = customerProfileKey('');
   const scanSegment = async (segment: number): Promise<void> => {
     let startKey: Record<string, unknown> | undefined;
     do {
@@ -105,22 +117,26 @@ export async function scanAggregates(
           TotalSegments: segments,
           ExclusiveStartKey: startKey,
           FilterExpression:
-            '(begins_with(pk, :customer) AND begins_with(sk, :month)) OR (begins_with(pk, :location) AND begins_with(sk, :day))',
+            '(begins_with(pk, :customer) AND (begins_with(sk, :month) OR sk = :profile)) OR (begins_with(pk, :location) AND begins_with(sk, :day))',
           ExpressionAttributeValues: {
             ':customer': KeyPrefix.Customer,
             ':month': KeyPrefix.CustomerMonth,
             ':location': KeyPrefix.Location,
             ':day': KeyPrefix.Day,
+            ':profile': profileKey.sk,
           },
         }),
       );
-      for (const item of response.Items ?? []) items.push(item as AggregateItem);
-      onProgress?.(items.length);
+      for (const item of response.Items ?? []) {
+        if (item['sk'] === profileKey.sk) profiles.set(String(item['pk']).slice(profileKey.pk.length), item);
+        else items.push(item as AggregateItem);
+      }
+      onProgress?.(items.length + profiles.size);
       startKey = response.LastEvaluatedKey;
     } while (startKey !== undefined);
   };
   await Promise.all(Array.from({ length: segments }, (_, segment) => scanSegment(segment)));
-  return items;
+  return { items, profiles };
 }
 
 /**
@@ -138,7 +154,12 @@ export async function runCompaction(
   const log = options.log ?? (() => {});
   const checkpoints = await readCheckpoints(clients.doc, names);
   const started = performance.now();
-  const items = await scanAggregates(clients.doc, names, options.scanSegments ?? 4, options.onScanProgress);
+  const { items, profiles } = await scanAggregates(
+    clients.doc,
+    names,
+    options.scanSegments ?? 4,
+    options.onScanProgress,
+  );
   const holidays = await readHolidays(clients.doc, names);
   const scanned = performance.now();
   log(`scanned ${items.length} aggregate items in ${Math.round(scanned - started)} ms`);
@@ -164,6 +185,19 @@ export async function runCompaction(
   });
   const written = performance.now();
   log(`published snapshot ${options.asOf} run ${manifest.runId} in ${Math.round(written - computed)} ms`);
+  if (options.writeBackProfiles ?? true) {
+    const profileResult = await writeBackProfiles(
+      clients.doc,
+      names,
+      marts.customer_metrics,
+      options.asOf,
+      profiles,
+    );
+    log(
+      `customer profiles: ${profileResult.written} written, ${profileResult.unchanged} unchanged, ` +
+        `${profileResult.newer} kept from a newer snapshot`,
+    );
+  }
   return {
     manifest,
     marts,
