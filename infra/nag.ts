@@ -24,6 +24,8 @@ const BUCKET_GRANT_ACTIONS = /^Action::s3:(GetObject|GetBucket|List|Abort)\*$/;
 /** `<…Bucket….Arn>/*`: every object of one of this stack's buckets. */
 const BUCKET_OBJECTS = /^Resource::<Storage[A-Za-z]+Bucket[0-9A-F]{8}\.Arn>\/\*$/;
 /** `<…Function….Arn>:*`: the function's versions and aliases. */
+/** `<table arn>/index/*` from CDK table grants: the aggregates table's GSIs (customers by tier, segment, risk). */
+const TABLE_INDEXES = /^Resource::<Storage[A-Za-z]+Table[0-9A-F]{8}\.Arn>\/index\/\*$/;
 const FUNCTION_VERSIONS = /^Resource::<[A-Za-z]+Function[0-9A-F]{8}\.Arn>:\*$/;
 
 /** cdk-nag matches `appliesTo` regexes given as `/…/` strings. */
@@ -42,6 +44,12 @@ export function acknowledgeFindings(findings: AcceptedFindings): void {
           reason:
             'Wildcards from CDK bucket grants (grantRead, grantPut, and the S3 on-failure destination): object actions on the objects of one named bucket. Object keys are data-driven (file paths, snapshot dates, shard ids), so no narrower prefix exists.',
           appliesTo: [appliesTo(BUCKET_GRANT_ACTIONS), appliesTo(BUCKET_OBJECTS)],
+        },
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            'From CDK table grants: the same actions on the indexes of one named table (`<arn>/index/*`); the GSIs serve paged customer lists by tier, segment and churn risk.',
+          appliesTo: [appliesTo(TABLE_INDEXES)],
         },
       ],
       true,

@@ -108,8 +108,9 @@ export class TillstreamStack extends Stack {
         'Polls the Drive folders: raw files to S3, rejected rows to quarantine, order events to Kinesis',
       memorySize: 1024,
       timeout: Duration.minutes(4),
-      // One poll at a time: a cycle reads and advances the Drive changes token in the state table.
-      reservedConcurrentExecutions: settings.protectData ? 1 : undefined,
+      // One poll at a time, in every environment: a cycle advances the Drive changes token, and the
+      // poller is the single writer of the dedupe ledger (ingest/ledger.ts).
+      reservedConcurrentExecutions: 1,
       environment: {
         ...resourceEnv,
         [PowertoolsEnv.ServiceName]: ServiceName.Poller,

@@ -33,12 +33,11 @@ import {
   type Lineage,
 } from '../shared/schemas/order-event.js';
 import { ReasonCode, type Rejection } from '../shared/schemas/reasons.js';
-import { ExportTooLargeError, SourceError } from './errors.js';
+import { ExportTooLargeError, ReportInvariantError, SourceError } from './errors.js';
 import {
   type Candidate,
   ClaimStatus,
   Decision,
-  decide,
   decideInOrder,
   type IdentityKey,
   keyString,
@@ -50,7 +49,7 @@ import {
   type RowClaimant,
   RowKind,
 } from './identity.js';
-import { putClaim, readClaims, releaseClaim, setClaimStatus } from './ledger.js';
+import { readClaims, releaseClaim, writeClaims } from './ledger.js';
 import { putRecords, type StreamRecord } from './producer.js';
 import {
   getObjectBytes,
@@ -70,14 +69,12 @@ import {
   type Settlement,
   settlePending,
 } from './report.js';
-import { type BackoffOptions, mapLimit } from './retry.js';
+import type { BackoffOptions } from './retry.js';
 import { lineRow, optionRow } from './rows.js';
 import { arrivalOrder, ContentKind, type FileSource, readAll, type SourceFile } from './source.js';
 import { type LandedVersion, type PendingOption, PollerState } from './state.js';
 
 const MS_PER_DAY = 86_400_000;
-/** Concurrent ledger and state writes per cycle. */
-const CLAIM_CONCURRENCY = 16;
 
 /** The points between the steps of a cycle, where the fault hook may simulate a crash. */
 export const PollStep = {
@@ -101,6 +98,29 @@ export const PollStep = {
   SettleReported: 'settle_reported',
 } as const;
 export type PollStep = (typeof PollStep)[keyof typeof PollStep];
+
+/** An option whose line is not known yet, held in memory while the poll may still bring its line. */
+interface HeldOption {
+  /** Its claim, status pending; written as accepted when it joins its line, as pending at the end. */
+  readonly claim: LedgerClaim;
+  /** `keyString` of its line. */
+  readonly lineKey: string;
+  readonly orderId: string;
+  readonly event: EventOption;
+  /** What waits in the state table if the poll ends without its line. */
+  readonly pending: PendingOption;
+  file: DeferredFile | undefined;
+}
+
+/** A file version whose report waits for its held options. */
+interface DeferredFile {
+  readonly version: LandedVersion;
+  /** The report with every held option pending. */
+  readonly report: IngestReport;
+  remaining: number;
+  /** Joined rows, with the order each joined. */
+  readonly joined: Map<number, string>;
+}
 
 /** What a cycle needs: clients and names, settings, the source, a clock. */
 export interface PollDependencies {
@@ -150,6 +170,12 @@ class PollCycle {
   private recordsPut = 0;
   private optionsSettled = 0;
   private optionsOrphaned = 0;
+  /** Option claims decided in this poll, held in memory until their line arrives or the poll ends. */
+  private readonly heldClaims = new Map<string, LedgerClaim>();
+  /** Held options by the `keyString` of their line. */
+  private readonly heldByLine = new Map<string, HeldOption[]>();
+  /** Files with held options: reported and finished once those settle. */
+  private readonly deferred: DeferredFile[] = [];
 
   constructor(private readonly deps: PollDependencies) {
     this.state = new PollerState(deps.clients.doc, deps.names.stateTable);
@@ -191,6 +217,7 @@ class PollCycle {
     for (const version of [...unfinished.filter(isReference), ...unfinished.filter((v) => !isReference(v))]) {
       await this.ingestVersion(version);
     }
+    await this.settleHeldOptions();
     await this.settlePendingOptions();
     return {
       reports: [...this.reports].sort(
@@ -457,14 +484,16 @@ class PollCycle {
     if (calendar.length > 0) await this.state.putCalendar(calendar);
 
     // Lines: the first accepted row of an identity wins.
-    const lineOutcome = await this.claimRows(
+    const lineOutcome = await this.decideRows(
       lines.map((entry) => ({
         key: lineKey(entry.record.orderId, entry.record.lineItemId),
         valueHash: lineValueHash(entry.record),
         ...claimant(entry.origin.row),
       })),
       RowKind.Line,
-      () => ClaimStatus.Accepted,
+    );
+    const claimWrites: LedgerClaim[] = lineOutcome.toWrite.map((index) =>
+      lineOutcome.claimOf(index, ClaimStatus.Accepted),
     );
     const acceptedLineKeys = new Set<string>();
     const eventLines: { orderId: string; line: EventLine }[] = [];
@@ -484,8 +513,12 @@ class PollCycle {
         );
       }
     });
+    // Options held by earlier files of this poll join the lines this file accepts, without waiting.
+    const joined = this.joinHeldOptions(acceptedLineKeys);
+    for (const held of joined) claimWrites.push({ ...held.claim, status: ClaimStatus.Accepted });
 
-    // Options: accepted when their line is known (this file, or the ledger), pending otherwise.
+    // Options: accepted when their line is known (this file, or the ledger); otherwise held until
+    // the end of the poll, when those whose line still has not arrived become pending.
     const lineClaims = await readClaims(
       clients.doc,
       names.ledgerTable,
@@ -495,45 +528,43 @@ class PollCycle {
       const key = keyString(lineKey(entry.record.orderId, entry.record.lineItemId));
       return acceptedLineKeys.has(key) || lineClaims.has(key);
     };
-    const optionStatus = (index: number): ClaimStatus =>
-      lineKnown(options[index]!) ? ClaimStatus.Accepted : ClaimStatus.Pending;
-    const optionOutcome = await this.claimRows(
+    const optionOutcome = await this.decideRows(
       options.map((entry) => ({
         key: optionKey(entry.record),
         valueHash: optionValueHash(entry.record),
         ...claimant(entry.origin.row),
       })),
       RowKind.Option,
-      optionStatus,
     );
     const eventOptions: { orderId: string; option: EventOption }[] = [];
-    const pendingRows: number[] = [];
-    const pendingResolved: PendingOption[] = [];
-    const pendingWrites: PendingOption[] = [];
-    const promotions: { key: IdentityKey; claimant: RowClaimant }[] = [];
+    const held: HeldOption[] = [];
+    const resolvedPending: IdentityKey[] = [];
     for (const [index, entry] of options.entries()) {
       const decision = optionOutcome.decisions[index];
-      const key = optionKey(entry.record);
       if (decision === Decision.Claim || decision === Decision.OwnClaim) {
-        const known = lineKnown(entry);
         const previous = optionOutcome.claims[index];
-        if (known) {
-          if (decision === Decision.OwnClaim && previous?.status === ClaimStatus.Pending) {
-            promotions.push({ key, claimant: claimant(entry.origin.row) });
+        if (lineKnown(entry)) {
+          // A claim of this very row left pending by an interrupted run is promoted now.
+          if (decision === Decision.Claim || previous?.status === ClaimStatus.Pending) {
+            claimWrites.push(optionOutcome.claimOf(index, ClaimStatus.Accepted));
           }
+          if (decision === Decision.OwnClaim) resolvedPending.push(optionKey(entry.record));
           eventOptions.push({ orderId: entry.record.orderId, option: this.eventOption(entry, version) });
         } else {
-          pendingRows.push(entry.origin.row);
-          const pending = this.pendingOption(
-            entry,
-            version,
-            parse.headerLine,
-            optionRow(parse.columns, entry.record),
-          );
-          pendingWrites.push(pending);
+          held.push({
+            claim: optionOutcome.claimOf(index, ClaimStatus.Pending),
+            lineKey: keyString(lineKey(entry.record.orderId, entry.record.lineItemId)),
+            orderId: entry.record.orderId,
+            event: this.eventOption(entry, version),
+            pending: this.pendingOption(
+              entry,
+              version,
+              parse.headerLine,
+              optionRow(parse.columns, entry.record),
+            ),
+            file: undefined,
+          });
         }
-        if (known && decision === Decision.OwnClaim)
-          pendingResolved.push(this.pendingOption(entry, version, '', ''));
       } else if (decision === Decision.ConflictingDuplicate) {
         rejections.push(
           conflict(
@@ -545,18 +576,17 @@ class PollCycle {
         );
       }
     }
-    await mapLimit(pendingWrites, CLAIM_CONCURRENCY, (pending) => this.state.putPending(pending));
-    await mapLimit(promotions, CLAIM_CONCURRENCY, (promotion) =>
-      setClaimStatus(clients.doc, names.ledgerTable, promotion.key, promotion.claimant, ClaimStatus.Accepted),
-    );
+    await writeClaims(clients.doc, names.ledgerTable, claimWrites);
+    for (const claim of claimWrites) this.heldClaims.delete(keyString(claim));
     const dedupedMs = performance.now();
     await this.step(PollStep.Claimed, version.path);
 
-    const records = this.orderEvents(version, eventLines, eventOptions);
+    const joinedOptions = joined.map((entry) => ({ orderId: entry.orderId, option: entry.event }));
+    const records = this.orderEvents(version, eventLines, [...eventOptions, ...joinedOptions]);
     const putOutcome = await putRecords(clients.kinesis, names.ordersStream, records, this.deps.backoff);
     this.recordsPut += putOutcome.recordsPut;
     await this.step(PollStep.Put, version.path);
-    await mapLimit(pendingResolved, CLAIM_CONCURRENCY, (pending) => this.state.deletePending(pending.key));
+    await this.state.deletePendingMany(resolvedPending);
     const putMs = performance.now();
 
     // Whole-file rejections of unknown kind or without rows are reported, not quarantined.
@@ -610,9 +640,9 @@ class PollCycle {
       rowsDuplicate: duplicates,
       rowsExcluded: summary.rowsExcluded,
       rowsQuarantined: rowRejections.length,
-      rowsPending: pendingRows.length,
+      rowsPending: held.length,
       quarantinedByReason,
-      pendingRows,
+      pendingRows: held.map((entry) => entry.claim.row).sort((a, b) => a - b),
       recordsPut: putOutcome.recordsPut,
       outlierWarnings: summary.outliers,
       quarantineKeys,
@@ -625,39 +655,141 @@ class PollCycle {
       },
       updatedAt: now,
     };
+    if (held.length === 0) {
+      await this.writeReport(version.reportKey, report);
+      this.reports.push(report);
+      await this.step(PollStep.Reported, version.path);
+      await this.state.finish(version, version.versionTag ?? null);
+      await this.step(PollStep.Finished, version.path);
+    } else {
+      // Reported and finished once its held options joined their lines or became pending.
+      const deferred: DeferredFile = { version, report, remaining: held.length, joined: new Map() };
+      for (const entry of held) {
+        entry.file = deferred;
+        this.heldClaims.set(keyString(entry.claim), entry.claim);
+        const waiting = this.heldByLine.get(entry.lineKey);
+        if (waiting === undefined) this.heldByLine.set(entry.lineKey, [entry]);
+        else waiting.push(entry);
+      }
+      this.deferred.push(deferred);
+    }
+    await this.finishJoinedFiles(joined);
+  }
+
+  /** Takes the held options of `acceptedLineKeys` out of waiting. */
+  private joinHeldOptions(acceptedLineKeys: ReadonlySet<string>): HeldOption[] {
+    if (this.heldByLine.size === 0) return [];
+    const joined: HeldOption[] = [];
+    for (const key of acceptedLineKeys) {
+      const waiting = this.heldByLine.get(key);
+      if (waiting === undefined) continue;
+      this.heldByLine.delete(key);
+      joined.push(...waiting);
+    }
+    return joined;
+  }
+
+  /**
+   * Settles joined options in their own files' reports (they are on the stream now); a file whose
+   * held options have all joined is reported and finished.
+   */
+  private async finishJoinedFiles(joined: readonly HeldOption[]): Promise<void> {
+    if (joined.length === 0) return;
+    const touched = new Set<DeferredFile>();
+    for (const entry of joined) {
+      const file = entry.file!;
+      file.remaining--;
+      const orders = file.joined.get(entry.claim.row);
+      if (orders === undefined) file.joined.set(entry.claim.row, entry.orderId);
+      touched.add(file);
+    }
+    for (const file of touched) {
+      if (file.remaining === 0) await this.finishDeferred(file, []);
+    }
+  }
+
+  /**
+   * Writes a deferred file's report (its joined rows accepted, `stillHeld` pending) and finishes it.
+   */
+  private async finishDeferred(file: DeferredFile, stillHeld: readonly HeldOption[]): Promise<void> {
+    const { version } = file;
+    const settlements = new Map<number, Settlement>();
+    for (const row of file.joined.keys()) settlements.set(row, { accepted: true });
+    const settled = settlePending(file.report, settlements, this.deps.clock());
+    const report: IngestReport = {
+      ...settled,
+      // Joined options travel in the events of their line's file: one record per order they joined.
+      recordsPut: file.report.recordsPut + new Set(file.joined.values()).size,
+    };
+    if (report.rowsPending !== stillHeld.length) {
+      throw new ReportInvariantError(
+        `ingest report of ${version.path}: ${report.rowsPending} rows pending, ${stillHeld.length} held`,
+        version.fileId,
+      );
+    }
     await this.writeReport(version.reportKey, report);
     this.reports.push(report);
+    this.deferred.splice(this.deferred.indexOf(file), 1);
     await this.step(PollStep.Reported, version.path);
     await this.state.finish(version, version.versionTag ?? null);
     await this.step(PollStep.Finished, version.path);
   }
 
+  /** At the end of the poll: options whose line did not arrive in it become pending. */
+  private async settleHeldOptions(): Promise<void> {
+    if (this.deferred.length === 0) return;
+    const { clients, names } = this.deps;
+    const stillHeld = [...this.heldByLine.values()].flat();
+    await writeClaims(
+      clients.doc,
+      names.ledgerTable,
+      stillHeld.map((entry) => entry.claim),
+    );
+    await this.state.putPendingMany(stillHeld.map((entry) => entry.pending));
+    this.heldByLine.clear();
+    this.heldClaims.clear();
+    await this.step(PollStep.Claimed, 'held options');
+    for (const file of [...this.deferred]) {
+      await this.finishDeferred(
+        file,
+        stillHeld.filter((entry) => entry.file === file),
+      );
+    }
+  }
+
   /**
-   * Decides rows in file order against the ledger and claims the new identities. A claim lost to
-   * a concurrent poller is decided again against the winner.
+   * Decides rows in file order against the ledger's consistent read and the options held earlier
+   * in this poll. Nothing is written here: `toWrite` lists the rows that claim a new identity.
    */
-  private async claimRows(
+  private async decideRows(
     candidates: readonly Candidate[],
     kind: RowKind,
-    statusOf: (index: number) => ClaimStatus,
-  ): Promise<{ decisions: Decision[]; claims: (LedgerClaim | undefined)[] }> {
+  ): Promise<{
+    decisions: Decision[];
+    claims: (LedgerClaim | undefined)[];
+    toWrite: number[];
+    claimOf: (index: number, status: ClaimStatus) => LedgerClaim;
+  }> {
     const { clients, names, clock } = this.deps;
     const existing = await readClaims(
       clients.doc,
       names.ledgerTable,
       candidates.map((candidate) => candidate.key),
     );
+    if (kind === RowKind.Option) {
+      for (const [key, claim] of this.heldClaims) existing.set(key, claim);
+    }
     const decisions = decideInOrder(candidates, existing);
     const claims: (LedgerClaim | undefined)[] = candidates.map((candidate) =>
       existing.get(keyString(candidate.key)),
     );
     const firstClaimant = new Map<string, number>();
-    const toClaim: number[] = [];
+    const toWrite: number[] = [];
     for (const [index, candidate] of candidates.entries()) {
       const key = keyString(candidate.key);
       if (decisions[index] === Decision.Claim) {
         firstClaimant.set(key, index);
-        toClaim.push(index);
+        toWrite.push(index);
       } else if (claims[index] === undefined && firstClaimant.has(key)) {
         // Decided against an earlier row of this file: that row's claim is the one to name.
         const first = candidates[firstClaimant.get(key)!]!;
@@ -671,10 +803,10 @@ class PollCycle {
         };
       }
     }
-    // Claims of distinct identities are independent: written concurrently.
-    await mapLimit(toClaim, CLAIM_CONCURRENCY, async (index) => {
+    const claimedAtMs = clock();
+    const claimOf = (index: number, status: ClaimStatus): LedgerClaim => {
       const candidate = candidates[index]!;
-      const claim: LedgerClaim = {
+      return {
         pk: candidate.key.pk,
         sk: candidate.key.sk,
         kind,
@@ -682,18 +814,11 @@ class PollCycle {
         fileKey: candidate.fileKey,
         contentHash: candidate.contentHash,
         row: candidate.row,
-        status: statusOf(index),
-        claimedAtMs: clock(),
+        status,
+        claimedAtMs: claims[index]?.claimedAtMs ?? claimedAtMs,
       };
-      if (!(await putClaim(clients.doc, names.ledgerTable, claim))) {
-        const winner = (await readClaims(clients.doc, names.ledgerTable, [candidate.key])).get(
-          keyString(candidate.key),
-        );
-        decisions[index] = decide(winner, candidate);
-        claims[index] = winner;
-      }
-    });
-    return { decisions, claims };
+    };
+    return { decisions, claims, toWrite, claimOf };
   }
 
   private zoneOf(restaurantId: string): string {
@@ -858,8 +983,17 @@ class PollCycle {
     const outcome = await putRecords(clients.kinesis, names.ordersStream, records, this.deps.backoff);
     this.recordsPut += outcome.recordsPut;
     await this.step(PollStep.SettlePut, String(records.length));
-    await mapLimit(resolved, CLAIM_CONCURRENCY, (entry) =>
-      setClaimStatus(clients.doc, names.ledgerTable, entry.key, entry.claimant, ClaimStatus.Accepted),
+    await writeClaims(
+      clients.doc,
+      names.ledgerTable,
+      resolved.map((entry) => ({
+        ...entry.key,
+        ...entry.claimant,
+        kind: RowKind.Option,
+        valueHash: optionValueHash(entry.option),
+        status: ClaimStatus.Accepted,
+        claimedAtMs: entry.arrivedAtMs,
+      })),
     );
 
     // Orphans: quarantined one object per row (a re-run rewrites the same key), claim released.
@@ -924,9 +1058,7 @@ class PollCycle {
       await this.writeReport(key, updated);
     }
     await this.step(PollStep.SettleReported);
-    await mapLimit([...resolved, ...orphaned], CLAIM_CONCURRENCY, (entry) =>
-      this.state.deletePending(entry.key),
-    );
+    await this.state.deletePendingMany([...resolved, ...orphaned].map((entry) => entry.key));
     this.optionsSettled += resolved.length;
     this.optionsOrphaned += orphaned.length;
   }

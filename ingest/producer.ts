@@ -1,10 +1,12 @@
 /**
- * Puts stream records on Kinesis with PutRecords: batches of at most 500 records and 5 MiB, and
- * only the entries that failed are retried, with exponential backoff and jitter.
+ * Puts stream records on Kinesis with PutRecords: batches of at most 500 records and 5 MiB, several
+ * requests in flight, and only the entries that failed are retried, with exponential backoff and
+ * jitter. Records of one key may land out of order (batches race, retries reorder): consumers must
+ * not depend on per-key order (DESIGN.md, hard part 7), and ours do not.
  */
 import { type KinesisClient, PutRecordsCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { PutRecordsError } from './errors.js';
-import { type BackoffOptions, backoffDelayMs, sleepMs } from './retry.js';
+import { type BackoffOptions, backoffDelayMs, mapLimit, sleepMs } from './retry.js';
 
 /** One record for the stream. */
 export interface StreamRecord {
@@ -13,6 +15,8 @@ export interface StreamRecord {
 }
 
 export const PUT_RECORDS_MAX_ENTRIES = 500;
+/** PutRecords requests in flight at once. */
+export const PUT_RECORDS_CONCURRENCY = 4;
 /** Data plus partition key of every entry in one request. */
 export const PUT_RECORDS_MAX_BYTES = 5 * 1024 * 1024;
 
@@ -63,12 +67,13 @@ export async function putRecords(
   streamName: string,
   records: readonly StreamRecord[],
   backoff: BackoffOptions = {},
+  concurrency = PUT_RECORDS_CONCURRENCY,
 ): Promise<PutOutcome> {
   const maxAttempts = backoff.maxAttempts ?? 8;
   const sleep = backoff.sleep ?? sleepMs;
   let requests = 0;
   let entriesRetried = 0;
-  for (const batch of batchRecords(records)) {
+  await mapLimit(batchRecords(records), concurrency, async (batch) => {
     let pending: StreamRecord[] = batch;
     for (let attempt = 1; pending.length > 0; attempt++) {
       const entries: PutRecordsRequestEntry[] = pending.map((record) => ({
@@ -109,7 +114,7 @@ export async function putRecords(
       pending = failed;
       await sleep(backoffDelayMs(attempt, backoff));
     }
-  }
+  });
   return { recordsPut: records.length, requests, entriesRetried };
 }
 

@@ -5,6 +5,7 @@
  * waiting for their line item, the Drive changes token, and the locations and calendar seen so far.
  */
 import {
+  BatchGetCommand,
   BatchWriteCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -216,6 +217,57 @@ export class PollerState {
       .catch((error: unknown) => {
         if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
       });
+  }
+
+  /**
+   * Records many waiting options; one already waiting keeps its entry (and so its grace period).
+   * Relies on the poller being the single writer of its state (see `ledger.ts`): a consistent
+   * read, then unconditional batch writes of the absent keys.
+   */
+  async putPendingMany(pending: readonly PendingOption[]): Promise<void> {
+    if (pending.length === 0) return;
+    const existing = new Set<string>();
+    const keys = [...new Set(pending.map((entry) => pendingSortKey(entry.key)))];
+    for (let start = 0; start < keys.length; start += 100) {
+      let requested: Record<string, unknown>[] = keys
+        .slice(start, start + 100)
+        .map((sk) => ({ pk: StateKey.Pending, sk }));
+      for (let attempt = 1; requested.length > 0; attempt++) {
+        const response = await this.doc.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [this.tableName]: { Keys: requested, ConsistentRead: true, ProjectionExpression: 'sk' },
+            },
+          }),
+        );
+        for (const item of response.Responses?.[this.tableName] ?? []) existing.add(String(item['sk']));
+        requested = response.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+        if (requested.length > 0) await sleepMs(Math.min(2000, 25 * 2 ** attempt));
+      }
+    }
+    await this.batchPut(
+      pending
+        .filter((entry) => !existing.has(pendingSortKey(entry.key)))
+        .map((entry) => ({ pk: StateKey.Pending, sk: pendingSortKey(entry.key), pending: entry })),
+    );
+  }
+
+  /** Deletes many waiting options (absent ones are ignored). */
+  async deletePendingMany(keys: readonly IdentityKey[]): Promise<void> {
+    const unique = [...new Set(keys.map(pendingSortKey))];
+    for (let start = 0; start < unique.length; start += 25) {
+      let requests: NonNullable<ConstructorParameters<typeof BatchWriteCommand>[0]['RequestItems']>[string] =
+        unique
+          .slice(start, start + 25)
+          .map((sk) => ({ DeleteRequest: { Key: { pk: StateKey.Pending, sk } } }));
+      for (let attempt = 1; requests.length > 0; attempt++) {
+        const response = await this.doc.send(
+          new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
+        );
+        requests = response.UnprocessedItems?.[this.tableName] ?? [];
+        if (requests.length > 0) await sleepMs(Math.min(2000, 25 * 2 ** attempt));
+      }
+    }
   }
 
   async pendingOptions(): Promise<PendingOption[]> {

@@ -11,6 +11,7 @@ import type { BenchFigure, BenchModule } from './registry.js';
 const registry: Readonly<Record<string, () => Promise<BenchModule>>> = {
   parse: async () => (await import('./parse.js')).parseBench,
   compact: async () => (await import('./compact.js')).compactBench,
+  ingest: async () => (await import('./ingest.js')).ingestBench,
 };
 
 const resultsPath = fileURLToPath(new URL('../../bench-results.json', import.meta.url));

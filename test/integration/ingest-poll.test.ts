@@ -294,66 +294,126 @@ describe('poll cycle over a local folder, on the emulated S3, Kinesis and Dynamo
     expect(await readStream(stack.clients, names.ordersStream)).toEqual([]);
   });
 
-  const crashSteps = Object.values(PollStep).filter((step) => step !== PollStep.Committed);
-
-  it.each(crashSteps)('loses no row and counts every row once after a crash at "%s"', async (crashStep) => {
+  it('joins an option to a line that arrives later in the same poll, with no pending round-trip', async () => {
     // Prepare
     const { names, settings } = await stack.resources();
     const input = await folder();
-    await input.write('a-options.csv', OPTIONS);
-    await input.write('b-items.csv', ITEMS);
-    await input.write(
-      'c-items.csv',
-      `${ITEMS_HEADER}\n${item('O9', 'L1', '7.00')}\n${item('O1', 'L2', '2.00', '2')}\n`,
-    );
-    let crashed = false;
-    const crashOnce = (step: string) => {
-      if (!crashed && step === crashStep) {
-        crashed = true;
-        throw Object.assign(new Error(`crash at ${step}`), { name: 'InjectedCrash' });
-      }
-    };
+    await input.write('2023-08-14/order_item_options.csv', OPTIONS);
+    await input.write('2023-08-14/order_items.csv', ITEMS);
 
     // Act
-    await expect(poll(names, settings, input.dir, T0, crashOnce)).rejects.toThrow(`crash at ${crashStep}`);
-    const restarted = await poll(names, settings, input.dir, T0);
-    await poll(names, settings, input.dir, T0);
+    const result = await poll(names, settings, input.dir);
 
     // Assess
-    expect(crashed).toBe(true);
-    expect(restarted.errors).toEqual([]);
-    expect([...streamRows(await readStream(stack.clients, names.ordersStream))].sort()).toEqual(
+    const options = reportOf(result.reports, '2023-08-14/order_item_options.csv');
+    expect(options).toMatchObject({ rowsRead: 3, rowsAccepted: 2, rowsPending: 1, pendingRows: [3] });
+    expect(result.reports.map((report) => report.path)).toEqual([
+      '2023-08-14/order_item_options.csv',
+      '2023-08-14/order_items.csv',
+    ]);
+    expect(result.optionsSettled).toBe(0);
+    const pending = await new PollerState(stack.clients.doc, names.stateTable).pendingOptions();
+    expect(pending.map((entry) => entry.option.orderId)).toEqual(['O9']);
+    const events = await readStream(stack.clients, names.ordersStream);
+    expect([...streamRows(events)].sort()).toEqual(
       [
         'line|O1|L1|950x1',
         'line|O1|L2|200x2',
         'line|O2|L1|425x1',
-        'line|O9|L1|700x1',
         'option|O1|L1|Size|Large|150x1',
         'option|O1|L2|Promo|Coupon|-50x1',
-        'option|O9|L1|Size|Small|25x1',
       ].sort(),
     );
-    const reportKeys = (await listKeys(stack.clients, names.rawBucket)).filter((key) =>
-      key.endsWith('.ingest-report.json'),
-    );
-    const reports = await Promise.all(
-      reportKeys.map(
-        async (key) =>
-          JSON.parse((await readObject(stack.clients, names.rawBucket, key)).toString()) as IngestReport,
-      ),
-    );
-    expect(reports.map((report) => report.path).sort()).toEqual([
-      'a-options.csv',
-      'b-items.csv',
-      'c-items.csv',
-    ]);
-    const total = (field: keyof IngestReport) =>
-      reports.reduce((sum, report) => sum + (report[field] as number), 0);
-    expect(total('rowsRead')).toBe(11);
-    expect(total('rowsAccepted')).toBe(7);
-    expect(total('rowsDuplicate')).toBe(2);
-    expect(total('rowsExcluded')).toBe(1);
-    expect(total('rowsQuarantined')).toBe(1);
-    expect(total('rowsPending')).toBe(0);
+    // The options travel with their lines: one event per order, no separate settle event.
+    expect(events.filter((event) => event.orderId === 'O1')).toHaveLength(1);
+    const storedReportKey = (await listKeys(stack.clients, names.rawBucket)).find(
+      (key) => key.includes('order_item_options.csv') && key.endsWith('.ingest-report.json'),
+    )!;
+    expect(
+      JSON.parse((await readObject(stack.clients, names.rawBucket, storedReportKey)).toString()),
+    ).toMatchObject({ rowsAccepted: 2, rowsPending: 1, recordsPut: 1 });
   });
+
+  // Each step at its first occurrence; the report and finish steps also at their second, which in
+  // this scenario is a file whose held options joined a later file's lines.
+  const crashPoints: [PollStep, number][] = [
+    ...Object.values(PollStep)
+      .filter((step) => step !== PollStep.Committed)
+      .map((step): [PollStep, number] => [step, 1]),
+    [PollStep.Claimed, 2],
+    [PollStep.Put, 2],
+    [PollStep.Reported, 2],
+    [PollStep.Finished, 2],
+  ];
+
+  it.each(crashPoints)(
+    'loses no row and counts every row once after a crash at "%s" #%i',
+    async (crashStep, nth) => {
+      // Prepare: a first poll leaves a-options' rows pending (their lines are not there yet).
+      const { names, settings } = await stack.resources();
+      const input = await folder();
+      await input.write('a-options.csv', OPTIONS);
+      await poll(names, settings, input.dir, T0);
+      // Then an option arrives just before its line, in the same poll as the lines a-options waits for.
+      await input.write('b0-options.csv', `${OPTIONS_HEADER}\nO2,L1,Extra,Cheese,0.75,1\n`);
+      await input.write('b-items.csv', ITEMS);
+      await input.write(
+        'c-items.csv',
+        `${ITEMS_HEADER}\n${item('O9', 'L1', '7.00')}\n${item('O1', 'L2', '2.00', '2')}\n`,
+      );
+      let seen = 0;
+      let crashed = false;
+      const crashOnce = (step: string) => {
+        if (!crashed && step === crashStep && ++seen === nth) {
+          crashed = true;
+          throw Object.assign(new Error(`crash at ${step}`), { name: 'InjectedCrash' });
+        }
+      };
+
+      // Act
+      await expect(poll(names, settings, input.dir, T0, crashOnce)).rejects.toThrow(`crash at ${crashStep}`);
+      const restarted = await poll(names, settings, input.dir, T0);
+      await poll(names, settings, input.dir, T0);
+
+      // Assess
+      expect(crashed).toBe(true);
+      expect(restarted.errors).toEqual([]);
+      expect([...streamRows(await readStream(stack.clients, names.ordersStream))].sort()).toEqual(
+        [
+          'line|O1|L1|950x1',
+          'line|O1|L2|200x2',
+          'line|O2|L1|425x1',
+          'line|O9|L1|700x1',
+          'option|O1|L1|Size|Large|150x1',
+          'option|O1|L2|Promo|Coupon|-50x1',
+          'option|O2|L1|Extra|Cheese|75x1',
+          'option|O9|L1|Size|Small|25x1',
+        ].sort(),
+      );
+      expect(await new PollerState(stack.clients.doc, names.stateTable).pendingOptions()).toEqual([]);
+      const reportKeys = (await listKeys(stack.clients, names.rawBucket)).filter((key) =>
+        key.endsWith('.ingest-report.json'),
+      );
+      const reports = await Promise.all(
+        reportKeys.map(
+          async (key) =>
+            JSON.parse((await readObject(stack.clients, names.rawBucket, key)).toString()) as IngestReport,
+        ),
+      );
+      expect(reports.map((report) => report.path).sort()).toEqual([
+        'a-options.csv',
+        'b-items.csv',
+        'b0-options.csv',
+        'c-items.csv',
+      ]);
+      const total = (field: keyof IngestReport) =>
+        reports.reduce((sum, report) => sum + (report[field] as number), 0);
+      expect(total('rowsRead')).toBe(12);
+      expect(total('rowsAccepted')).toBe(8);
+      expect(total('rowsDuplicate')).toBe(2);
+      expect(total('rowsExcluded')).toBe(1);
+      expect(total('rowsQuarantined')).toBe(1);
+      expect(total('rowsPending')).toBe(0);
+    },
+  );
 });
