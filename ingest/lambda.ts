@@ -3,9 +3,11 @@
  * input named by `TILLSTREAM_INPUT` (`drive://FOLDER_ID[,ID…]` on AWS), against the deployed
  * resources named by the CDK app's environment variables.
  */
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createClients } from '../shared/aws/clients.js';
 import { loadSettings } from '../shared/config.js';
 import { resourceNames } from '../shared/resources.js';
+import { parseServiceAccountKey, type ServiceAccountKey } from './drive/client.js';
 import { IngestError } from './errors.js';
 import { runPollCycle } from './poll.js';
 import { sourceFor } from './sources.js';
@@ -26,8 +28,28 @@ export interface PollLambdaResult {
   }[];
 }
 
-// Created once per container: warm invocations reuse the connections.
+// Created once per container: warm invocations reuse the connections (and the Drive key).
 let clients: ReturnType<typeof createClients> | undefined;
+let driveKey: Promise<ServiceAccountKey | undefined> | undefined;
+
+/**
+ * The Drive service-account key from the Secrets Manager secret the CDK app creates
+ * (`TILLSTREAM_DRIVE_SECRET_ARN`), or undefined when no secret is configured (a token or key file
+ * in the environment then applies).
+ */
+export async function loadDriveKey(
+  secrets: Pick<SecretsManagerClient, 'send'>,
+  secretArn: string | undefined,
+): Promise<ServiceAccountKey | undefined> {
+  if (secretArn === undefined || secretArn === '') return undefined;
+  const secret = await secrets.send(new GetSecretValueCommand({ SecretId: secretArn }));
+  if (secret.SecretString === undefined || secret.SecretString === '') {
+    throw new IngestError(
+      `secret ${secretArn} holds no key yet: put the Drive service account's JSON key into it (README, "Drive folder and service account")`,
+    );
+  }
+  return parseServiceAccountKey(secret.SecretString, `secret ${secretArn}`);
+}
 
 /**
  * The Lambda handler.
@@ -42,12 +64,16 @@ export async function handler(): Promise<PollLambdaResult> {
   const input = env['TILLSTREAM_INPUT'];
   if (input === undefined || input === '') throw new IngestError('TILLSTREAM_INPUT is not set');
   clients ??= createClients({ kind: 'aws', region: settings.region });
+  driveKey ??= loadDriveKey(
+    new SecretsManagerClient({ region: settings.region }),
+    env['TILLSTREAM_DRIVE_SECRET_ARN'],
+  );
   const state = new PollerState(clients.doc, names.stateTable);
   const result = await runPollCycle({
     clients,
     names,
     settings,
-    source: sourceFor(input, state, env),
+    source: sourceFor(input, state, env, await driveKey),
     clock: Date.now,
     log: (message) => console.warn(message),
   });

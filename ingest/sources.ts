@@ -1,5 +1,5 @@
 /** The source an `--input` names: a local folder, or `drive://FOLDER_ID[,ID…]`. */
-import { createDriveClient, driveOptionsFromEnv } from './drive/client.js';
+import { createDriveClient, driveOptionsFromEnv, type ServiceAccountKey } from './drive/client.js';
 import { createDriveSource } from './drive/source.js';
 import { createFolderSource } from './folder/source.js';
 import type { FileSource } from './source.js';
@@ -28,12 +28,14 @@ export function sourceFor(
   input: string,
   state: PollerState,
   env: Readonly<Record<string, string | undefined>>,
+  serviceAccountKey?: ServiceAccountKey,
 ): FileSource {
   const folderIds = driveFolderIds(input);
   if (folderIds === null) return createFolderSource(input);
   const location = `${DRIVE_SCHEME}${folderIds.join(',')}`;
+  const fromEnv = driveOptionsFromEnv(env);
   return createDriveSource({
-    drive: createDriveClient(driveOptionsFromEnv(env)),
+    drive: createDriveClient(serviceAccountKey === undefined ? fromEnv : { ...fromEnv, serviceAccountKey }),
     folderIds,
     tokens: {
       load: () => state.changeToken(location),

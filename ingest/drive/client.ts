@@ -10,8 +10,31 @@ export interface DriveClientOptions {
   readonly accessToken?: string;
   /** Path of a service-account key file. */
   readonly keyFile?: string;
+  /** A service-account key already read (on AWS: from Secrets Manager). */
+  readonly serviceAccountKey?: ServiceAccountKey;
   /** A Drive-compatible API root (tests, proxies). @default Google's */
   readonly rootUrl?: string;
+}
+
+/** The fields of a Google service-account JSON key that authentication uses. */
+export interface ServiceAccountKey {
+  readonly client_email: string;
+  readonly private_key: string;
+}
+
+/** Parses a service-account JSON key, naming what is wrong without echoing the secret. */
+export function parseServiceAccountKey(text: string, origin: string): ServiceAccountKey {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new SourceError(`${origin} is not JSON: it must hold a Google service-account key file`, 'drive');
+  }
+  const key = parsed as Partial<ServiceAccountKey> | null;
+  if (typeof key?.client_email !== 'string' || typeof key.private_key !== 'string') {
+    throw new SourceError(`${origin} lacks client_email or private_key: not a service-account key`, 'drive');
+  }
+  return { client_email: key.client_email, private_key: key.private_key };
 }
 
 /** Options from `TILLSTREAM_DRIVE_ACCESS_TOKEN`, `GOOGLE_APPLICATION_CREDENTIALS`, `TILLSTREAM_DRIVE_ROOT_URL`. */
@@ -40,6 +63,11 @@ export function createDriveClient(options: DriveClientOptions): drive_v3.Drive {
     const oauth = new auth.OAuth2();
     oauth.setCredentials({ access_token: options.accessToken });
     authClient = oauth;
+  } else if (options.serviceAccountKey !== undefined) {
+    authClient = new auth.GoogleAuth({
+      credentials: { ...options.serviceAccountKey },
+      scopes: [DRIVE_READONLY_SCOPE],
+    });
   } else if (options.keyFile !== undefined) {
     authClient = new auth.GoogleAuth({ keyFile: options.keyFile, scopes: [DRIVE_READONLY_SCOPE] });
   } else {

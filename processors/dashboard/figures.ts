@@ -45,7 +45,10 @@ export function trendsReadRange(from: string, to: string): { from: string; to: s
   const monthEnd = addDays(`${firstOfNextMonth}-01`, -1);
   const weekFrom = weekStart(from);
   const weekTo = addDays(weekStart(to), 6);
-  return { from: weekFrom < monthStart ? weekFrom : monthStart, to: weekTo > monthEnd ? weekTo : monthEnd };
+  return {
+    from: dateFromDayNumber(Math.min(dayNumber(weekFrom), dayNumber(monthStart))),
+    to: dateFromDayNumber(Math.max(dayNumber(weekTo), dayNumber(monthEnd))),
+  };
 }
 
 export interface PeriodFigures {

@@ -129,9 +129,18 @@ export function buildProgram(): Command {
     });
   program
     .command('dashboard')
-    .description('serve the web dashboard')
-    .option('--port <port>', 'port')
-    .action(notBuilt('dashboard', 6));
+    .description('serve the web dashboard (127.0.0.1; another host needs TILLSTREAM_DASHBOARD_TOKEN)')
+    .option('--port <port>', 'port (also TILLSTREAM_DASHBOARD_PORT; default 8787, 0 = any free port)')
+    .option('--host <host>', 'interface to bind (also TILLSTREAM_DASHBOARD_HOST; default 127.0.0.1)')
+    .action(
+      async (
+        options: import('../../processors/dashboard/cli.js').DashboardCommandOptions,
+        command: Command,
+      ) => {
+        const { runDashboardCommand } = await import('../../processors/dashboard/cli.js');
+        await runDashboardCommand(options, command.optsWithGlobals<GlobalOptions>());
+      },
+    );
   program
     .command('up')
     .description('run everything continuously on the embedded stack')

@@ -738,9 +738,14 @@ export const opsPage: View<OpsData> = {
         )
       : empty('No shard has been processed yet (`tillstream process`).');
     const hasIssue = (file: OpsData['files'][number]) =>
-      file.rowsQuarantined > 0 || file.rowsPending > 0 || (file.status !== 'ingested' && file.status !== 'duplicate_content');
+      file.rowsQuarantined > 0 ||
+      file.rowsPending > 0 ||
+      (file.status !== 'ingested' && file.status !== 'duplicate_content');
     // Files that need a look first, then the newest; the rest are counted, not listed.
-    const shown = [...data.files.filter(hasIssue), ...data.files.filter((file) => !hasIssue(file))].slice(0, FILES_SHOWN);
+    const shown = [...data.files.filter(hasIssue), ...data.files.filter((file) => !hasIssue(file))].slice(
+      0,
+      FILES_SHOWN,
+    );
     const files = data.files.length
       ? table(
           'files',
@@ -769,7 +774,7 @@ export const opsPage: View<OpsData> = {
           (row) => ({ id: row.path }),
         ) +
         (data.files.length > shown.length
-          ? `<p class="hint" data-more-files>${formatCount(data.files.length - shown.length)} older files not listed (files with quarantined or pending rows always come first).</p>`
+          ? `<p class="more" data-more-files>${formatCount(data.files.length - shown.length)} older files not listed (files with quarantined or pending rows always come first).</p>`
           : '')
       : empty('No file ingested yet (`tillstream poll`).');
     const snapshot = data.snapshot
@@ -793,7 +798,7 @@ export const opsPage: View<OpsData> = {
       panel(
         'Files: quarantine counts',
         files,
-        'Newest first; rows read = accepted + duplicate + excluded + quarantined + pending.',
+        'Files with quarantined or pending rows first, then the newest; rows read = accepted + duplicate + excluded + quarantined + pending.',
       ),
       panel(
         'Last nightly snapshot',
