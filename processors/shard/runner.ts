@@ -57,13 +57,16 @@ export interface ProcessorSummary {
   readonly ordersChanged: number;
 }
 
+/** Waits `ms`, or less when `signal` aborts; the listener goes with the wait, so idle loops do not pile them up. */
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
+    const done = () => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
       resolve();
-    });
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
   });
 
 async function listShards(kinesis: KinesisClient, streamName: string, retry?: RetryPolicy): Promise<Shard[]> {
