@@ -146,7 +146,7 @@ function csvOptions(columnCount: number): string {
 
 /**
  * Loads one file's rows into the raw table of its kind; returns why it was skipped, or null.
- * Records whose field count differs from the header's are left out (a `malformed_row`).
+ * Records whose field count differs from the header's are left out and counted as `malformed_row`.
  */
 async function loadFile(connection: DuckDBConnection, file: InputFile): Promise<string | null> {
   const source = sqlString(file.absolutePath);
@@ -169,7 +169,7 @@ async function loadFile(connection: DuckDBConnection, file: InputFile): Promise<
   try {
     await connection.run(
       `CREATE OR REPLACE TEMP TABLE file_rows AS
-         SELECT * FROM read_csv(${source}, header = true, ${csvOptions(width)}, ignore_errors = true, filename = true)`,
+         SELECT * FROM read_csv(${source}, header = true, ${csvOptions(width)}, store_rejects = true, filename = true)`,
     );
   } catch (error) {
     return `unreadable as CSV: ${(error as Error).message.split('\n')[0]}`;
@@ -183,6 +183,12 @@ async function loadFile(connection: DuckDBConnection, file: InputFile): Promise<
     const position = positions[column] ?? -1;
     return position < 0 ? `''` : `coalesce(c${position}, '')`;
   };
+  await run(
+    connection,
+    `INSERT INTO unread_rows SELECT DISTINCT ${sqlString(kind)}, ${sqlInteger(file.arrival)}, line FROM reject_errors;
+     DELETE FROM reject_errors; DELETE FROM reject_scans;`,
+    file.path,
+  );
   const fields = (kindColumns[kind] as readonly string[]).map(field).join(', ');
   const table = {
     [InputKind.OrderItems]: 'raw_items',

@@ -38,6 +38,8 @@ CREATE TABLE raw_options (
   option_name VARCHAR, price_text VARCHAR, quantity_text VARCHAR);
 CREATE TABLE raw_calendar (arrival INTEGER, row_in_file BIGINT, date_key VARCHAR, holiday_text VARCHAR, holiday_name VARCHAR);
 CREATE TABLE raw_locations (arrival INTEGER, row_in_file BIGINT, restaurant_id VARCHAR, name VARCHAR, zone_text VARCHAR);
+-- Records DuckDB could not read as a row of the header's width (wrong field count, bad quoting).
+CREATE TABLE unread_rows (kind VARCHAR, arrival INTEGER, line BIGINT);
 `;
 
 /**
@@ -98,14 +100,15 @@ export function stagingSql(settings: StagingSettings): string {
   return `
 CREATE TABLE items_checked AS
 SELECT r.*, f.modified_ms AS file_ms, f.path AS file_path,
-  instant_ms_of(r.created_text) AS created_ms,
+  instant_ms_from(r.created_parts) AS created_ms,
   boolean_of(r.loyalty_text) AS is_loyalty,
   cents_of(r.price_text) AS unit_price_cents,
   quantity_of(r.quantity_text) AS quantity,
   CASE WHEN blank(r.user_id) THEN NULL ELSE r.user_id END AS customer_id,
   CASE WHEN blank(r.card) THEN NULL ELSE r.card END AS card_number,
   CASE WHEN blank(r.category_text) THEN 'Uncategorized' ELSE r.category_text END AS category
-FROM raw_items r JOIN input_files f USING (arrival);
+-- The parts are extracted once per row: a macro argument is expanded at every use.
+FROM (SELECT *, instant_parts(created_text) AS created_parts FROM raw_items) r JOIN input_files f USING (arrival);
 
 ALTER TABLE items_checked ADD COLUMN reason VARCHAR;
 UPDATE items_checked SET reason = CASE
@@ -184,7 +187,10 @@ SELECT 'order_item_options', o.arrival, o.row_in_file, o.file_path, o.order_id, 
     WHEN o.identity_position > 1 THEN 'conflicting_duplicate'
     WHEN l.order_id IS NOT NULL AND l.file_ms - o.file_ms <= ${graceMs} THEN 'accepted'
     ELSE 'orphan_option' END
-FROM options_ranked o LEFT JOIN lines l USING (order_id, lineitem_id);
+FROM options_ranked o LEFT JOIN lines l USING (order_id, lineitem_id)
+UNION ALL
+SELECT u.kind, u.arrival, NULL, f.path, NULL, NULL, 'malformed_row'
+FROM unread_rows u JOIN input_files f USING (arrival) WHERE u.kind IN ('order_items', 'order_item_options');
 
 -- Reference data: a later row (arrival, then file order) supersedes an earlier one.
 CREATE TABLE location_zones AS
