@@ -1,12 +1,15 @@
 /**
  * The environments and the CDK context flags that select and tune them:
  * `-c env=dev|prod`, `-c code=zip|ecr`, `-c ecrRepository=NAME`, `-c imageTag=TAG`,
- * `-c driveFolderIds=ID[,ID…]`, `-c alarmEmail=ADDRESS`.
+ * `-c driveFolderIds=ID[,ID…]`, `-c alarmEmail=ADDRESS`, `-c dashboardApi=false`.
  */
 import { type App, Aspects, Duration } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { CodeMode, type FunctionCodeSource, InfraConfigError, type TillstreamStackProps } from './props.js';
 import { TillstreamStack } from './stack.js';
+
+/** The dashboard API's Lambda handler (processors/dashboard/lambda.ts). */
+export const DASHBOARD_API_ENTRY = 'processors/dashboard/lambda.ts';
 
 export const EnvironmentName = { Dev: 'dev', Prod: 'prod' } as const;
 export type EnvironmentName = (typeof EnvironmentName)[keyof typeof EnvironmentName];
@@ -77,6 +80,8 @@ export function addTillstreamStack(app: App): TillstreamStack {
     .map((id) => id.trim())
     .filter((id) => id !== '');
   const alarmEmail = contextString(app, 'alarmEmail');
+  // The dashboard's JSON API behind an IAM-authenticated function URL; `-c dashboardApi=false` leaves it out.
+  const dashboardApi = contextString(app, 'dashboardApi') !== 'false';
   const account = process.env['CDK_DEFAULT_ACCOUNT'];
   const region = process.env['CDK_DEFAULT_REGION'];
   const stack = new TillstreamStack(app, stackNameFor(name), {
@@ -85,6 +90,7 @@ export function addTillstreamStack(app: App): TillstreamStack {
     code: codeFromContext(app),
     ...(driveFolderIds === undefined ? {} : { driveFolderIds }),
     ...(alarmEmail === undefined ? {} : { alarmEmail }),
+    ...(dashboardApi ? { dashboardApi: { entry: DASHBOARD_API_ENTRY } } : {}),
     ...(account !== undefined && region !== undefined ? { env: { account, region } } : {}),
     description: `tillstream ${name}: Drive → S3 → Kinesis → DynamoDB → S3 marts`,
     tags: { project: 'tillstream', environment: name },

@@ -1,6 +1,8 @@
 /**
  * The embedded local stack: DynamoDB (dynalite, or DynamoDB Local on Java), Kinesis (kinesalite)
- * and S3 (s3rver), in process on free loopback ports, with their state under one directory.
+ * and S3 (s3rver), in process on free loopback ports, with their state under one directory. The JS
+ * emulators run on worker threads by default, so they do not compete with the pipeline for the
+ * main thread.
  */
 
 import { mkdir, readdir, rm } from 'node:fs/promises';
@@ -14,6 +16,7 @@ import type { LocalEndpoints } from '../aws/clients.js';
 import type { DynamoEngine } from '../config.js';
 import type { RunningEmulator } from './dynamodb-local.js';
 import { startDynamoDbLocal } from './dynamodb-local.js';
+import { type EmulatorSpec, startEmulatorThread } from './emulator-threads.js';
 import { LocalStackError } from './errors.js';
 import { closeServer, LOOPBACK, listenOnFreePort } from './ports.js';
 import { lockStateDir, STATE_LOCK_FILE } from './state-lock.js';
@@ -27,6 +30,14 @@ export interface LocalStackOptions {
   readonly dynamoEngine?: DynamoEngine;
   /** Shards the stream will have; the emulator's shard limit leaves room to split them. @default 2 */
   readonly shardCount?: number;
+  /**
+   * Run the JS emulators on worker threads (dynalite on one, kinesalite and s3rver on another);
+   * `false` runs them on the calling thread, which is easier to profile and debug. The environment
+   * variable `TILLSTREAM_EMULATOR_THREADS=0` sets the default to `false`.
+   * @default true
+   */
+  readonly emulatorThreads?: boolean;
+  /** Progress messages, and the report of an emulator thread that died. */
   readonly log?: (message: string) => void;
 }
 
@@ -37,6 +48,8 @@ export interface LocalStack {
   readonly dynamoEngine: DynamoEngine;
   /** Milliseconds from the call to every emulator answering. */
   readonly startMs: number;
+  /** Whether the JS emulators run on worker threads. */
+  readonly emulatorThreads: boolean;
   /** Stops every emulator, letting pending writes finish and closing their stores. Idempotent. */
   stop(): Promise<void>;
 }
@@ -51,6 +64,15 @@ export const StateFolder = {
 
 /** Shards kinesalite allows in total: room for tests with several streams and for splits. */
 const MIN_SHARD_LIMIT = 200;
+
+/** The endpoints of the emulators started so far. */
+type StartedEndpoints = { -readonly [Component in keyof LocalEndpoints]?: string };
+
+/** `TILLSTREAM_EMULATOR_THREADS=0` (or `false`) turns the worker threads off where no option reaches. */
+function emulatorThreadsByDefault(): boolean {
+  const setting = process.env['TILLSTREAM_EMULATOR_THREADS']?.trim().toLowerCase();
+  return setting !== '0' && setting !== 'false';
+}
 
 /**
  * Refuses to wipe a directory that holds more than local state: the root, the home directory, or
@@ -93,6 +115,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const started = performance.now();
   const stateDir = resolve(options.stateDir);
   const dynamoEngine = options.dynamoEngine ?? 'dynalite';
+  const emulatorThreads = options.emulatorThreads ?? emulatorThreadsByDefault();
   const log = options.log ?? (() => {});
   if (options.fresh) assertWipeable(stateDir);
   await mkdir(stateDir, { recursive: true });
@@ -128,8 +151,83 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
   };
 
+  const reportDeath = options.log ?? ((message: string) => process.stderr.write(`tillstream: ${message}\n`));
+
+  /** Starts each group of emulators on a thread of its own, in parallel. */
+  const startOnThreads = async (...groups: (EmulatorSpec | undefined)[][]): Promise<StartedEndpoints> => {
+    const specGroups = groups
+      .map((group) => group.filter((spec) => spec !== undefined))
+      .filter((group) => group.length > 0);
+    const started = await Promise.allSettled(
+      specGroups.map((group) => startEmulatorThread(group, reportDeath)),
+    );
+    const endpoints: StartedEndpoints = {};
+    for (const result of started) {
+      if (result.status === 'rejected') continue;
+      stoppers.push(result.value.stop);
+      for (const [component, port] of Object.entries(result.value.ports)) {
+        endpoints[component as keyof StartedEndpoints] = `http://${LOOPBACK}:${port}`;
+      }
+    }
+    const failed = started.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+    return endpoints;
+  };
+
+  /** Starts the emulators on this thread, one after another. */
+  const startInThread = async (
+    dynaliteSpec: Extract<EmulatorSpec, { kind: 'dynalite' }> | undefined,
+    kinesisSpec: Extract<EmulatorSpec, { kind: 'kinesalite' }>,
+    s3Spec: Extract<EmulatorSpec, { kind: 's3rver' }>,
+  ): Promise<StartedEndpoints> => {
+    const endpoints: StartedEndpoints = {};
+    if (dynaliteSpec) {
+      const server = dynalite({
+        path: dynaliteSpec.path,
+        createTableMs: 0,
+        deleteTableMs: 0,
+        updateTableMs: 0,
+      });
+      endpoints.dynamodb = await startInProcess(server, 'dynamodb');
+      stoppers.push(() => closeServer(server));
+    }
+    const kinesisServer = kinesalite({
+      path: kinesisSpec.path,
+      createStreamMs: 0,
+      deleteStreamMs: 0,
+      updateStreamMs: 0,
+      shardLimit: kinesisSpec.shardLimit,
+    });
+    endpoints.kinesis = await startInProcess(kinesisServer, 'kinesis');
+    stoppers.push(() => closeServer(kinesisServer));
+    const s3rver = new S3rver({
+      address: LOOPBACK,
+      port: 0,
+      silent: true,
+      directory: s3Spec.directory,
+      vhostBuckets: false,
+    });
+    try {
+      endpoints.s3 = `http://${LOOPBACK}:${(await s3rver.run()).port}`;
+    } catch (error) {
+      throw new LocalStackError('could not start the S3 emulator', 's3', { cause: error });
+    }
+    stoppers.push(() => s3rver.close());
+    return endpoints;
+  };
+
   try {
-    let dynamodb: string;
+    const dynaliteSpec = { kind: 'dynalite', path: join(stateDir, StateFolder.Dynalite) } as const;
+    const kinesisSpec = {
+      kind: 'kinesalite',
+      path: join(stateDir, StateFolder.Kinesis),
+      shardLimit: Math.max(MIN_SHARD_LIMIT, 4 * (options.shardCount ?? 2)),
+    } as const;
+    const s3Spec = { kind: 's3rver', directory: join(stateDir, StateFolder.S3) } as const;
+    const endpoints = emulatorThreads
+      ? await startOnThreads([dynamoEngine === 'dynalite' ? dynaliteSpec : undefined], [kinesisSpec, s3Spec])
+      : await startInThread(dynamoEngine === 'dynalite' ? dynaliteSpec : undefined, kinesisSpec, s3Spec);
+    let dynamodb = endpoints.dynamodb;
     if (dynamoEngine === 'local-jar') {
       const jar: RunningEmulator = await startDynamoDbLocal({
         dbPath: join(stateDir, StateFolder.DynamoDbLocal),
@@ -137,49 +235,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       });
       stoppers.push(jar.stop);
       dynamodb = jar.endpoint;
-    } else {
-      const server = dynalite({
-        path: join(stateDir, StateFolder.Dynalite),
-        createTableMs: 0,
-        deleteTableMs: 0,
-        updateTableMs: 0,
-      });
-      dynamodb = await startInProcess(server, 'dynamodb');
-      stoppers.push(() => closeServer(server));
     }
-
-    const kinesisServer = kinesalite({
-      path: join(stateDir, StateFolder.Kinesis),
-      createStreamMs: 0,
-      deleteStreamMs: 0,
-      updateStreamMs: 0,
-      shardLimit: Math.max(MIN_SHARD_LIMIT, 4 * (options.shardCount ?? 2)),
-    });
-    const kinesis = await startInProcess(kinesisServer, 'kinesis');
-    stoppers.push(() => closeServer(kinesisServer));
-
-    const s3rver = new S3rver({
-      address: LOOPBACK,
-      port: 0,
-      silent: true,
-      directory: join(stateDir, StateFolder.S3),
-      vhostBuckets: false,
-    });
-    let s3: string;
-    try {
-      s3 = `http://${LOOPBACK}:${(await s3rver.run()).port}`;
-    } catch (error) {
-      throw new LocalStackError('could not start the S3 emulator', 's3', { cause: error });
+    const { kinesis, s3 } = endpoints;
+    if (dynamodb === undefined || kinesis === undefined || s3 === undefined) {
+      throw new Error('invariant: every emulator was started');
     }
-    stoppers.push(() => s3rver.close());
 
     const startMs = Math.round(performance.now() - started);
-    log(`local stack (${dynamoEngine}) up in ${startMs} ms, state in ${stateDir}`);
+    const where = emulatorThreads ? 'on worker threads' : 'on the main thread';
+    log(`local stack (${dynamoEngine}, ${where}) up in ${startMs} ms, state in ${stateDir}`);
     return {
       endpoints: { dynamodb, kinesis, s3 },
       stateDir,
       dynamoEngine,
       startMs,
+      emulatorThreads,
       stop: stopAll,
     };
   } catch (error) {

@@ -12,6 +12,7 @@ const registry: Readonly<Record<string, () => Promise<BenchModule>>> = {
   parse: async () => (await import('./parse.js')).parseBench,
   compact: async () => (await import('./compact.js')).compactBench,
   ingest: async () => (await import('./ingest.js')).ingestBench,
+  process: async () => (await import('./process.js')).processBench,
 };
 
 const resultsPath = fileURLToPath(new URL('../../bench-results.json', import.meta.url));

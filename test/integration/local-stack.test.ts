@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,7 +63,12 @@ describe('local stack', () => {
 
   async function start(
     stateDir: string,
-    options: { fresh?: boolean; dynamoEngine?: DynamoEngine } = {},
+    options: {
+      fresh?: boolean;
+      dynamoEngine?: DynamoEngine;
+      emulatorThreads?: boolean;
+      log?: (message: string) => void;
+    } = {},
   ): Promise<{ stack: LocalStack; clients: AwsClients }> {
     const stack = await startLocalStack({ stateDir, shardCount: SHARDS, ...options });
     const opened = { stack, clients: createClients({ kind: 'local', endpoints: stack.endpoints }) };
@@ -156,6 +161,89 @@ describe('local stack', () => {
       expect(Item).toEqual(item);
       expect(TableNames).toEqual([]);
     });
+  });
+
+  it('runs the emulators on worker threads by default, and on the main thread with the same state when asked', async () => {
+    // Prepare
+    const stateDir = join(stateRoot, 'threads');
+    const threaded = await start(stateDir);
+    await bootstrapLocalResources(threaded.stack.endpoints, names, { shardCount: SHARDS });
+    const item = { pk: 'location#l-1', sk: 'day#2023-01-10', netRevenueCents: 123_456 };
+    await threaded.clients.doc.send(new PutCommand({ TableName: names.aggregatesTable, Item: item }));
+    const put = await threaded.clients.kinesis.send(
+      new PutRecordCommand({
+        StreamName: names.ordersStream,
+        PartitionKey: 'o-1',
+        Data: new TextEncoder().encode('o-1'),
+      }),
+    );
+    await threaded.clients.s3.send(
+      new PutObjectCommand({ Bucket: names.rawBucket, Key: 'a.csv', Body: 'a,b\n' }),
+    );
+    await stop(threaded);
+
+    // Act
+    const inThread = await start(stateDir, { emulatorThreads: false });
+    const { Item } = await inThread.clients.doc.send(
+      new GetCommand({
+        TableName: names.aggregatesTable,
+        Key: { pk: item.pk, sk: item.sk },
+        ConsistentRead: true,
+      }),
+    );
+    const { ShardIterator } = await inThread.clients.kinesis.send(
+      new GetShardIteratorCommand({
+        StreamName: names.ordersStream,
+        ShardId: put.ShardId,
+        ShardIteratorType: 'TRIM_HORIZON',
+      }),
+    );
+    const { Records } = await inThread.clients.kinesis.send(new GetRecordsCommand({ ShardIterator }));
+    const object = await inThread.clients.s3.send(
+      new GetObjectCommand({ Bucket: names.rawBucket, Key: 'a.csv' }),
+    );
+    const body = await object.Body?.transformToString();
+    const endpoints = inThread.stack.endpoints;
+    await stop(inThread);
+
+    // Assess
+    expect(threaded.stack.emulatorThreads).toBe(true);
+    expect(inThread.stack.emulatorThreads).toBe(false);
+    expect(Item).toEqual(item);
+    expect(Records?.map((record) => record.SequenceNumber)).toEqual([put.SequenceNumber]);
+    expect(body).toBe('a,b\n');
+    await expectAllClosed(endpoints);
+  });
+
+  it('reports an emulator thread that dies, keeps the others serving, and still stops and unlocks', async () => {
+    // Prepare: kinesalite's LevelDB cannot open a store under a file, and throws on its thread.
+    const stateDir = join(stateRoot, 'dying-thread');
+    await mkdir(stateDir, { recursive: true });
+    await writeFile(join(stateDir, 'kinesis'), 'not a directory');
+    const messages: string[] = [];
+    const opened = await start(stateDir, { log: (message) => messages.push(message) });
+
+    // Act
+    const deadline = Date.now() + 30_000;
+    while (!messages.some((message) => message.includes('died')) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const { TableNames } = await opened.clients.dynamo.send(new ListTablesCommand({}));
+    const endpoints = opened.stack.endpoints;
+    const kinesisAnswers = await accepts(endpoints.kinesis);
+    await stop(opened);
+    await rm(join(stateDir, 'kinesis'));
+    const restarted = await start(stateDir);
+
+    // Assess
+    const death = messages.find((message) => message.includes('died'));
+    expect(death).toMatch(
+      /^the kinesis \+ s3 emulator thread died \(exit code 1\): OpenError: .*Not a directory/,
+    );
+    expect(TableNames).toEqual([]);
+    expect(kinesisAnswers).toBe(false);
+    await expectAllClosed(endpoints);
+    expect(restarted.stack.endpoints.kinesis).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   });
 
   it('fails with a clear message when local-jar is asked for and java is not on the PATH', async () => {

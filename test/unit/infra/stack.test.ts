@@ -186,7 +186,7 @@ describe.each([
     expect(actionsOf(template, 'CompactionRole')).not.toContain('secretsmanager:GetSecretValue');
   });
 
-  it('runs three ARM64 functions from the ECR image, each with its handler and the resource variables', () => {
+  it('runs four ARM64 functions from the ECR image, each with its handler and the resource variables', () => {
     // Prepare
     const functions = resourcesOfType(template, 'AWS::Lambda::Function');
     const expectedEnv = [
@@ -199,7 +199,7 @@ describe.each([
     ].sort();
 
     // Assess
-    expect(Object.keys(functions)).toHaveLength(3);
+    expect(Object.keys(functions)).toHaveLength(4);
     const commands = Object.values(functions).map((fn) => {
       expect(fn.Properties).toMatchObject({ PackageType: 'Image', Architectures: ['arm64'] });
       return (fn.Properties['ImageConfig'] as { Command: string[] }).Command;
@@ -207,6 +207,7 @@ describe.each([
     expect(commands.sort()).toEqual([
       ['ingest/lambda.handler'],
       ['processors/compaction/lambda.handler'],
+      ['processors/dashboard/lambda.handler'],
       ['processors/shard/lambda.handler'],
     ]);
     const variables = (prefix: string): Record<string, unknown> => {
@@ -392,9 +393,12 @@ describe.each([
     expect(annotations.findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*'))).toEqual([]);
   });
 
-  it('deploys no dashboard API until one is configured', () => {
+  it('deploys the dashboard API by default, and none with -c dashboardApi=false', () => {
+    // Prepare
+    const without = synth({ env: environment, code: 'ecr', imageTag: 'abc123', dashboardApi: 'false' });
     // Assess
-    template.resourceCountIs('AWS::Lambda::Url', 0);
+    template.resourceCountIs('AWS::Lambda::Url', 1);
+    without.template.resourceCountIs('AWS::Lambda::Url', 0);
   });
 });
 
@@ -555,7 +559,7 @@ describe('zip code (local esbuild, real handlers)', () => {
 
     // Assess
     const functions = resourcesOfType(template, 'AWS::Lambda::Function');
-    expect(Object.keys(functions)).toHaveLength(3);
+    expect(Object.keys(functions)).toHaveLength(4);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
