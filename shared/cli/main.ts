@@ -143,8 +143,21 @@ export function buildProgram(): Command {
     );
   program
     .command('up')
-    .description('run everything continuously on the embedded stack')
-    .action(notBuilt('up', 6));
+    .description(
+      'run everything continuously on the embedded stack: poller, processors, nightly compaction, dashboard',
+    )
+    .option('--input <dir|drive://id>', 'a local folder, or drive://FOLDER_ID[,ID…] (or TILLSTREAM_INPUT)')
+    .option('--poll-interval <seconds>', 'seconds between polls (default 60)')
+    .option('--compact-at <HH:MM>', "nightly compaction time in the chain's zone (default 02:00)")
+    .option('--port <port>', 'dashboard port (default 8787)')
+    .option(
+      '--host <host>',
+      'dashboard interface (default 127.0.0.1; others need TILLSTREAM_DASHBOARD_TOKEN)',
+    )
+    .action(async (options: import('../../processors/pipeline/up.js').UpCommandOptions, command: Command) => {
+      const { runUpCommand } = await import('../../processors/pipeline/up.js');
+      await runUpCommand(options, command.optsWithGlobals<GlobalOptions>());
+    });
   program
     .command('rebuild')
     .description('rebuild the aggregates from the raw layer')
