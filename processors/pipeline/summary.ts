@@ -25,6 +25,14 @@ function table(rows: readonly (readonly string[])[]): string {
 }
 
 const count = (value: number): string => value.toLocaleString('en-US');
+
+/** `$1,234.56` from exact cents (rounded half away from zero, as the marts are). */
+function money(cents: Parameters<typeof formatDollars>[0]): string {
+  const [whole = '0', fraction = '00'] = formatDollars(cents).split('.');
+  const negative = whole.startsWith('-');
+  const digits = negative ? whole.slice(1) : whole;
+  return `${negative ? '-' : ''}$${digits.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}.${fraction}`;
+}
 const percent = (part: number, whole: number): string =>
   whole === 0 ? '–' : `${((100 * part) / whole).toFixed(1)}%`;
 
@@ -60,13 +68,13 @@ export function summariseMarts(marts: Marts, locationNames: ReadonlyMap<string, 
   lines.push(
     table([
       ['figure', 'value'],
-      ['net revenue', formatDollars(revenueCents)],
+      ['net revenue', money(revenueCents)],
       ['orders', count(orders)],
-      ['average order value', orders === 0 ? '–' : formatDollars({ num: revenueCents, den: orders })],
+      ['average order value', orders === 0 ? '–' : money({ num: revenueCents, den: orders })],
       ['customers', count(customers.length)],
       ['at-risk customers (> 45 days)', `${count(atRisk)} (${percent(atRisk, customers.length)})`],
       ['discounted orders', `${count(discountedOrders)} (${percent(discountedOrders, orders)})`],
-      ['discounts given', formatDollars(discountCents)],
+      ['discounts given', money(discountCents)],
     ]),
   );
   lines.push('');
@@ -102,9 +110,9 @@ export function summariseMarts(marts: Marts, locationNames: ReadonlyMap<string, 
       ...shown.map((row) => [
         String(row.rank),
         name(row.locationId),
-        formatDollars(row.revenueCents),
+        money(row.revenueCents),
         count(row.orders),
-        row.avgOrderValueCents === null ? '–' : formatDollars(row.avgOrderValueCents),
+        row.avgOrderValueCents === null ? '–' : money(row.avgOrderValueCents),
       ]),
     ]),
   );
@@ -116,8 +124,8 @@ export function summariseMarts(marts: Marts, locationNames: ReadonlyMap<string, 
         row.group,
         row.customers === null ? '–' : count(row.customers),
         count(row.orders),
-        formatDollars(row.revenueCents),
-        row.avgOrderValueCents === null ? '–' : formatDollars(row.avgOrderValueCents),
+        money(row.revenueCents),
+        row.avgOrderValueCents === null ? '–' : money(row.avgOrderValueCents),
         row.repeatRate === null ? '–' : percent(row.repeatRate.num, row.repeatRate.den),
       ]),
     ]),
