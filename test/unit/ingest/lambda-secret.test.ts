@@ -11,15 +11,13 @@ describe('the poller Lambda reads the Drive key from Secrets Manager', () => {
 
   it('returns the service-account key of the secret', async () => {
     // Prepare
-    secrets
-      .on(GetSecretValueCommand, { SecretId: arn })
-      .resolves({
-        SecretString: JSON.stringify({
-          type: 'service_account',
-          client_email: 'poller@x.iam.gserviceaccount.com',
-          private_key: 'KEY',
-        }),
-      });
+    secrets.on(GetSecretValueCommand, { SecretId: arn }).resolves({
+      SecretString: JSON.stringify({
+        type: 'service_account',
+        client_email: 'poller@x.iam.gserviceaccount.com',
+        private_key: 'KEY',
+      }),
+    });
     // Act
     const key = await loadDriveKey(new SecretsManagerClient({ region: 'us-east-1' }), arn);
     // Assess
