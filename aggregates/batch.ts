@@ -9,8 +9,8 @@
  * contribution(final state) − contribution(state after the records with sequence ≤ h).
  */
 import type { OrderEvent } from '../shared/schemas/order-event.js';
-import { orderContribution } from './contribution.js';
-import { contributionDeltas, type ItemDelta, mergeDeltas } from './delta.js';
+import { type OrderContribution, orderContribution } from './contribution.js';
+import { type CompactDelta, compactContributionDeltas, type ItemDelta, sumCompactDeltas } from './delta.js';
 import type { ItemKey } from './keys.js';
 import { emptyOrderState, mergeOrderEvent, type OrderState } from './order-state.js';
 
@@ -24,7 +24,7 @@ export interface BatchRecord {
 /** One record's change of one item. */
 export interface DeltaStep {
   readonly sequence: bigint;
-  readonly delta: ItemDelta;
+  readonly delta: CompactDelta;
 }
 
 /** Everything one item receives from a batch. */
@@ -68,6 +68,8 @@ export function planBatch(
     a.sequence < b.sequence ? -1 : a.sequence > b.sequence ? 1 : 0,
   );
   const states = new Map<string, OrderState>();
+  // The contribution after one record of an order is the contribution before its next record.
+  const contributions = new Map<string, OrderContribution | null>();
   const stepsByItem = new Map<string, { key: ItemKey; steps: DeltaStep[] }>();
   let duplicateRecords = 0;
 
@@ -80,7 +82,11 @@ export function planBatch(
       continue;
     }
     states.set(orderId, after);
-    for (const [id, delta] of contributionDeltas(orderContribution(before), orderContribution(after))) {
+    let beforeContribution = contributions.get(orderId);
+    if (beforeContribution === undefined) beforeContribution = orderContribution(before);
+    const afterContribution = orderContribution(after);
+    contributions.set(orderId, afterContribution);
+    for (const [id, delta] of compactContributionDeltas(beforeContribution, afterContribution)) {
       let item = stepsByItem.get(id);
       if (item === undefined) {
         item = { key: delta.key, steps: [] };
@@ -104,7 +110,8 @@ export function planBatch(
  * (`null`: it holds none of the batch). The counters may all be zero.
  */
 export function owedDelta(plan: ItemPlan, highWaterMark: bigint | null): ItemDelta {
-  const owed = plan.steps.filter((step) => highWaterMark === null || step.sequence > highWaterMark);
-  const merged = mergeDeltas(...owed.map((step) => new Map([['item', step.delta]])));
-  return merged.get('item') ?? { key: plan.key, add: {}, labels: {} };
+  const owed: CompactDelta[] = [];
+  for (const step of plan.steps)
+    if (highWaterMark === null || step.sequence > highWaterMark) owed.push(step.delta);
+  return sumCompactDeltas(plan.key, owed);
 }

@@ -26,9 +26,17 @@ export function emptyOrderState(orderId: string): OrderState {
   return { orderId, lines: new Map(), options: new Map() };
 }
 
+/** Characters `JSON.stringify` escapes in a string; without them a string's JSON is itself in quotes. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: JSON escapes exactly these control characters.
+const JSON_ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
+
 /** Identity of an option within its order; JSON keeps the three parts apart whatever they contain. */
 export function optionKey(option: Pick<EventOption, 'lineItemId' | 'groupName' | 'optionName'>): string {
-  return JSON.stringify([option.lineItemId, option.groupName, option.optionName]);
+  const { lineItemId, groupName, optionName } = option;
+  // The same text as the JSON below, built without it: this runs for every option of every record.
+  if (!JSON_ESCAPED.test(lineItemId) && !JSON_ESCAPED.test(groupName) && !JSON_ESCAPED.test(optionName))
+    return `["${lineItemId}","${groupName}","${optionName}"]`;
+  return JSON.stringify([lineItemId, groupName, optionName]);
 }
 
 /** Total order of lineage: arrival sequence, then row, then file and content (for determinism). */
@@ -53,18 +61,22 @@ function firstAccepted<T extends { readonly lineage: Lineage }>(a: T, b: T): T {
 
 function unionInto<T extends { readonly lineage: Lineage }>(
   target: ReadonlyMap<string, T>,
-  rows: Iterable<[string, T]>,
+  rows: readonly T[],
+  identity: (row: T) => string,
 ): ReadonlyMap<string, T> {
   let result: Map<string, T> | undefined;
-  for (const [key, row] of rows) {
+  for (const row of rows) {
+    const key = identity(row);
     const current = (result ?? target).get(key);
     const kept = current === undefined ? row : firstAccepted(current, row);
     if (kept === current) continue;
-    result ??= new Map(target);
+    result ??= target.size === 0 ? new Map() : new Map(target);
     result.set(key, kept);
   }
   return result ?? target;
 }
+
+const lineIdentity = (line: EventLine): string => line.lineItemId;
 
 /**
  * The union of a state and an event of the same order. Returns `state` itself (the same object)
@@ -79,14 +91,8 @@ export function mergeOrderEvent(state: OrderState, event: OrderEvent): OrderStat
       `event ${event.eventId} of order ${event.orderId} merged into order ${state.orderId}`,
     );
   }
-  const lines = unionInto(
-    state.lines,
-    event.lines.map((line): [string, EventLine] => [line.lineItemId, line]),
-  );
-  const options = unionInto(
-    state.options,
-    event.options.map((option): [string, EventOption] => [optionKey(option), option]),
-  );
+  const lines = unionInto(state.lines, event.lines, lineIdentity);
+  const options = unionInto(state.options, event.options, optionKey);
   if (lines === state.lines && options === state.options) return state;
   return { orderId: state.orderId, lines, options };
 }

@@ -13,6 +13,7 @@ const registry: Readonly<Record<string, () => Promise<BenchModule>>> = {
   compact: async () => (await import('./compact.js')).compactBench,
   ingest: async () => (await import('./ingest.js')).ingestBench,
   process: async () => (await import('./process.js')).processBench,
+  e2e: async () => (await import('./e2e.js')).e2eBench,
 };
 
 const resultsPath = fileURLToPath(new URL('../../bench-results.json', import.meta.url));

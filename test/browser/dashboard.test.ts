@@ -441,7 +441,8 @@ describe('dashboard in Chromium over the embedded stack', () => {
     const emptyDashboard = await startDashboard({ clients, names: emptyNames, port: 0 });
     const deadClients = createClients({
       kind: 'local',
-      endpoints: { dynamodb: 'http://127.0.0.1:9', kinesis: 'http://127.0.0.1:9', s3: 'http://127.0.0.1:9' },
+      // Only DynamoDB is down: with S3 down too, whichever failed first would be reported.
+      endpoints: { ...stack.endpoints, dynamodb: 'http://127.0.0.1:9' },
     });
     const deadDashboard = await startDashboard({ clients: deadClients, names, port: 0 });
     try {
