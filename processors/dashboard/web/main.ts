@@ -202,7 +202,8 @@ function connectLive(): void {
     setLive('live', 'live');
   });
   events.addEventListener('update', () => {
-    meta = null;
+    // The old meta stays until the new one arrives: a render in between must still be able to
+    // draw the filters (a null meta would draw the location list empty and never redraw it).
     void refreshMeta().then(() => render(true));
   });
   events.addEventListener('error', () => {
