@@ -103,13 +103,11 @@ function breakdown(
   return result;
 }
 
-function locationDay(item: AggregateItem): LocationDay | null {
-  const orders = numberAt(item, Attr.orders);
-  if (orders === 0) return null;
+/** The figures of a location-day or chain-day item (its date, totals and breakdowns). */
+export function dayFigures(item: AggregateItem): Omit<LocationDay, 'locationId'> {
   return {
-    locationId: item.pk.slice(KeyPrefix.Location.length),
     date: item.sk.slice(KeyPrefix.Day.length),
-    orders,
+    orders: numberAt(item, Attr.orders),
     items: numberAt(item, Attr.items),
     netCents: numberAt(item, Attr.netCents),
     grossCents: numberAt(item, Attr.grossCents),
@@ -123,6 +121,11 @@ function locationDay(item: AggregateItem): LocationDay | null {
     byCategory: breakdown(item, CATEGORY_ATTR, 'c', (code) => labelAt(item, Attr.categoryLabel(code))),
     byHour: breakdown(item, HOUR_ATTR, 'h', (hour) => hour),
   };
+}
+
+function locationDay(item: AggregateItem): LocationDay | null {
+  if (numberAt(item, Attr.orders) === 0) return null;
+  return { locationId: item.pk.slice(KeyPrefix.Location.length), ...dayFigures(item) };
 }
 
 /**

@@ -18,15 +18,9 @@
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import Papa from 'papaparse';
-import {
-  Attr,
-  CATEGORY_ATTR,
-  chainDayKey,
-  HOUR_ATTR,
-  KeyPrefix,
-  locationTotalsKey,
-} from '../../aggregates/keys.js';
-import type { BreakdownFigures } from '../../aggregates/marts/input.js';
+import { Attr, chainDayKey, KeyPrefix, locationTotalsKey } from '../../aggregates/keys.js';
+import { type AggregateItem, dayFigures } from '../../aggregates/mart-input.js';
+import type { LocationDay } from '../../aggregates/marts/input.js';
 import type { IngestReport } from '../../ingest/report.js';
 import { StateKey } from '../../ingest/state.js';
 import type { ResourceNames } from '../../shared/resources.js';
@@ -36,24 +30,7 @@ import { DynamoShardStore, type ShardStateItem } from '../shard/dynamo-store.js'
 import { ReadModelError, ReadSource } from './errors.js';
 
 /** One day of a location (or of the chain): the totals and breakdowns of its day item. */
-export interface DayFigures {
-  readonly date: string;
-  readonly orders: number;
-  readonly items: number;
-  readonly netCents: number;
-  readonly grossCents: number;
-  readonly discountCents: number;
-  readonly discountedOrders: number;
-  readonly discountedItems: number;
-  readonly discountedNetCents: number;
-  readonly discountedGrossCents: number;
-  readonly guestOrders: number;
-  readonly guestNetCents: number;
-  /** By category name. */
-  readonly byCategory: Readonly<Record<string, BreakdownFigures>>;
-  /** By local hour `00`–`23`. */
-  readonly byHour: Readonly<Record<string, BreakdownFigures>>;
-}
+export type DayFigures = Omit<LocationDay, 'locationId'>;
 
 /** A location's all-time totals (the `LOC` item) and its display name. */
 export interface LocationTotals {
@@ -91,47 +68,9 @@ function numberAt(item: Item, name: string): number {
   return typeof value === 'number' ? value : 0;
 }
 
-function breakdown(item: Item, pattern: RegExp, prefix: 'c' | 'h', nameOf: (code: string) => string) {
-  const result: Record<string, BreakdownFigures> = {};
-  const codes = new Set<string>();
-  for (const name of Object.keys(item)) {
-    const code = pattern.exec(name)?.[1];
-    if (code !== undefined) codes.add(code);
-  }
-  for (const code of codes) {
-    const figures = {
-      orders: numberAt(item, `${prefix}${code}o`),
-      items: numberAt(item, `${prefix}${code}i`),
-      netCents: numberAt(item, `${prefix}${code}n`),
-    };
-    if (figures.orders === 0 && figures.items === 0 && figures.netCents === 0) continue;
-    result[nameOf(code)] = figures;
-  }
-  return result;
-}
-
 /** A location-day or chain-day item as figures (the attribute layout of aggregates/keys.ts). */
 export function decodeDayItem(item: Item): DayFigures {
-  const sk = String(item['sk']);
-  return {
-    date: sk.slice(KeyPrefix.Day.length),
-    orders: numberAt(item, Attr.orders),
-    items: numberAt(item, Attr.items),
-    netCents: numberAt(item, Attr.netCents),
-    grossCents: numberAt(item, Attr.grossCents),
-    discountCents: numberAt(item, Attr.discountCents),
-    discountedOrders: numberAt(item, Attr.discountedOrders),
-    discountedItems: numberAt(item, Attr.discountedItems),
-    discountedNetCents: numberAt(item, Attr.discountedNetCents),
-    discountedGrossCents: numberAt(item, Attr.discountedGrossCents),
-    guestOrders: numberAt(item, Attr.guestOrders),
-    guestNetCents: numberAt(item, Attr.guestNetCents),
-    byCategory: breakdown(item, CATEGORY_ATTR, 'c', (code) => {
-      const label = item[Attr.categoryLabel(code)];
-      return typeof label === 'string' ? label : code;
-    }),
-    byHour: breakdown(item, HOUR_ATTR, 'h', (hour) => hour),
-  };
+  return dayFigures(item as AggregateItem);
 }
 
 /** Parses CSV text with a header into records; a formula-guarded text cell loses its `'`. */
