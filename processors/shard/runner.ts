@@ -116,7 +116,8 @@ export async function runShardProcessors(
   const running = new Map<string, Promise<void>>();
   let failure: unknown;
 
-  const consume = async (shardId: string): Promise<void> => {
+  /** `closed`: the shard was split or merged, so only a null iterator, not a lag of 0, is its end. */
+  const consume = async (shardId: string, closed: boolean): Promise<void> => {
     const summary = { shardId, records: 0, poisonRecords: 0, batches: 0, itemWrites: 0, ordersChanged: 0 };
     summaries.set(shardId, summary);
     const state = await store.readShardState(shardId);
@@ -173,7 +174,9 @@ export async function runShardProcessors(
             subscriber.next(record);
           }
           if (response.records.length === 0) {
-            if (options.untilCaughtUp && lagMs === 0) break;
+            // A closed parent can answer empty with a lag of 0 before its end: read it to its end,
+            // or its children would never start.
+            if (options.untilCaughtUp && lagMs === 0 && !closed) break;
             if (now() - lastStatusAt > 5_000) {
               lastStatusAt = now();
               await store.saveShardStatus(shardId, { lagMs, recordsPerSecond: 0, ordersPerSecond: 0 });
@@ -256,7 +259,7 @@ export async function runShardProcessors(
       log(`shard ${shardId}: consuming`);
       running.set(
         shardId,
-        consume(shardId)
+        consume(shardId, shard.SequenceNumberRange?.EndingSequenceNumber !== undefined)
           .catch((error: unknown) => {
             failure ??= error;
             if (!(error instanceof InjectedCrash)) log(`shard ${shardId}: ${String(error)}`);
@@ -269,7 +272,8 @@ export async function runShardProcessors(
       // When a parent finishes its children become startable: list again after any consumer ends.
       await Promise.race(running.values());
     } else {
-      await sleep(10_000, options.signal);
+      // List again every 10 s for new shards, and at once when a consumer ends (a drained parent).
+      await Promise.race([sleep(10_000, options.signal), ...running.values()]);
     }
   }
   await Promise.all(running.values());

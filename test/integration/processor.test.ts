@@ -2,7 +2,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { itemsToMartInput } from '../../aggregates/mart-input.js';
 import { putRecords } from '../../ingest/producer.js';
@@ -14,23 +13,13 @@ import type { DynamoEngine } from '../../shared/config.js';
 import { type LocalStack, startLocalStack } from '../../shared/local/stack.js';
 import { resourceNames } from '../../shared/resources.js';
 import { encodeOrderEvent } from '../../shared/schemas/order-event.js';
+import { scanAll } from '../support/processor-fixtures.js';
 import { sampleEvents } from '../unit/aggregates/generators.js';
 import { normaliseTable, referenceItems } from '../unit/aggregates/reference.js';
 
 const names = resourceNames({ resourcePrefix: 'proc' });
 const javaAvailable = spawnSync('java', ['-version']).status === 0;
 const engines: DynamoEngine[] = javaAvailable ? ['dynalite', 'local-jar'] : ['dynalite'];
-
-async function scanAll(clients: AwsClients, table: string): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await clients.doc.send(new ScanCommand({ TableName: table, ExclusiveStartKey: startKey }));
-    items.push(...(page.Items ?? []));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey !== undefined);
-  return items;
-}
 
 describe.each(engines)('shard processor on %s', (engine) => {
   let stack: LocalStack;
