@@ -5,6 +5,7 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createClients } from '../shared/aws/clients.js';
+import { createObservability, MetricName, MetricUnit, ServiceName } from '../shared/aws/powertools.js';
 import { loadSettings } from '../shared/config.js';
 import { resourceNames } from '../shared/resources.js';
 import { parseServiceAccountKey, type ServiceAccountKey } from './drive/client.js';
@@ -27,6 +28,8 @@ export interface PollLambdaResult {
     readonly rowsQuarantined: number;
   }[];
 }
+
+const { logger, metrics } = createObservability(ServiceName.Poller);
 
 // Created once per container: warm invocations reuse the connections (and the Drive key).
 let clients: ReturnType<typeof createClients> | undefined;
@@ -75,7 +78,7 @@ export async function handler(): Promise<PollLambdaResult> {
     settings,
     source: sourceFor(input, state, env, await driveKey),
     clock: Date.now,
-    log: (message) => console.warn(message),
+    log: (message) => logger.info(message),
   });
   const summary: PollLambdaResult = {
     files: result.reports.length,
@@ -90,6 +93,13 @@ export async function handler(): Promise<PollLambdaResult> {
       rowsQuarantined: report.rowsQuarantined,
     })),
   };
-  console.log(JSON.stringify(summary));
+  metrics.addMetric(MetricName.RecordsPut, MetricUnit.Count, summary.recordsPut);
+  metrics.addMetric(
+    MetricName.RowsQuarantined,
+    MetricUnit.Count,
+    summary.reports.reduce((sum, report) => sum + report.rowsQuarantined, 0),
+  );
+  metrics.publishStoredMetrics();
+  logger.info('poll cycle done', { ...summary });
   return summary;
 }

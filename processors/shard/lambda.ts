@@ -7,6 +7,7 @@
  */
 import type { BatchRecord } from '../../aggregates/batch.js';
 import { type AwsClients, createClients } from '../../shared/aws/clients.js';
+import { createObservability, MetricName, MetricUnit, ServiceName } from '../../shared/aws/powertools.js';
 import { loadSettings } from '../../shared/config.js';
 import { type ResourceNames, resourceNames } from '../../shared/resources.js';
 import { decodeOrderEvent, PoisonRecordError } from '../../shared/schemas/order-event.js';
@@ -66,6 +67,8 @@ export async function processKinesisEvent(
   }
 }
 
+const { logger, metrics } = createObservability(ServiceName.ShardProcessor);
+
 let shared: { clients: AwsClients; names: ResourceNames; streamName: string } | undefined;
 
 /** The Lambda entry point; clients are created once per container. */
@@ -80,5 +83,13 @@ export async function handler(event: KinesisStreamEvent): Promise<BatchResponse>
     };
   }
   const store = new DynamoShardStore(shared.clients.doc, shared.names, { streamName: shared.streamName });
-  return processKinesisEvent(event, store);
+  const response = await processKinesisEvent(event, store, (message) => logger.error(message));
+  metrics.addMetric(MetricName.RecordsProcessed, MetricUnit.Count, event.Records.length);
+  metrics.addMetric(
+    MetricName.BatchesFailed,
+    MetricUnit.Count,
+    response.batchItemFailures.length > 0 ? 1 : 0,
+  );
+  metrics.publishStoredMetrics();
+  return response;
 }

@@ -24,6 +24,10 @@ export const MetricName = {
   RowsQuarantined: 'RowsQuarantined',
   /** Poller: order events put on the stream in one cycle. */
   RecordsPut: 'RecordsPut',
+  /** Shard processor: records of one invocation. */
+  RecordsProcessed: 'RecordsProcessed',
+  /** Shard processor: 1 when an invocation reported a batch item failure (to be retried). */
+  BatchesFailed: 'BatchesFailed',
 } as const;
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];
 
