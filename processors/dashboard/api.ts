@@ -291,27 +291,19 @@ export function createDashboardApp(options: DashboardAppOptions): Hono {
 
   const snapshotFor = async (c: Context) => model.snapshot(dateParameter(c, 'to') ?? null);
 
-  app.get('/api/segments', async (c) => {
+  /** A nightly view of the customers of the snapshot on or before `to`, by loyalty status. */
+  const customerView = (view: typeof segmentationView | typeof churnView) => async (c: Context) => {
     const loyalty = loyaltyParameter(c);
     const snapshot = await snapshotFor(c);
     if (snapshot === null) return c.json({ snapshotDate: null, loyalty });
     return c.json({
       snapshotDate: snapshot.manifest.snapshotDate,
       loyalty,
-      ...segmentationView(customerRows(snapshot.customerMetrics), loyalty),
+      ...view(customerRows(snapshot.customerMetrics), loyalty),
     });
-  });
-
-  app.get('/api/churn', async (c) => {
-    const loyalty = loyaltyParameter(c);
-    const snapshot = await snapshotFor(c);
-    if (snapshot === null) return c.json({ snapshotDate: null, loyalty });
-    return c.json({
-      snapshotDate: snapshot.manifest.snapshotDate,
-      loyalty,
-      ...churnView(customerRows(snapshot.customerMetrics), loyalty),
-    });
-  });
+  };
+  app.get('/api/segments', customerView(segmentationView));
+  app.get('/api/churn', customerView(churnView));
 
   app.get('/api/churn/at-risk.csv', async (c) => {
     const loyalty = loyaltyParameter(c);

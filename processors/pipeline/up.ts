@@ -12,6 +12,7 @@ import { PollerState } from '../../ingest/state.js';
 import { CliError, ExitCode } from '../../shared/cli/errors.js';
 import type { GlobalOptions } from '../../shared/cli/main.js';
 import { watchShutdownSignals } from '../../shared/local/signals.js';
+import { sleep } from '../../shared/sleep.js';
 import { runNightly } from '../compaction/job.js';
 import { dashboardPort } from '../dashboard/cli.js';
 import { checkDashboardBinding, startDashboard } from '../dashboard/server.js';
@@ -49,19 +50,6 @@ export function nightlyDue(
 const log = (message: string): void => {
   process.stderr.write(`${new Date().toISOString()} ${message}\n`);
 };
-
-async function pause(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return;
-  await new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 /** Runs until SIGINT/SIGTERM. */
 export async function runUpCommand(
@@ -122,7 +110,7 @@ export async function runUpCommand(
             `poll failed, retried next interval: ${error instanceof Error ? error.message : String(error)}`,
           );
         }
-        await pause(pollSeconds * 1000, stop.signal);
+        await sleep(pollSeconds * 1000, stop.signal);
       }
     })();
     const nightly = (async () => {
@@ -145,7 +133,7 @@ export async function runUpCommand(
             );
           }
         }
-        await pause(60_000, stop.signal);
+        await sleep(60_000, stop.signal);
       }
     })();
 

@@ -18,6 +18,7 @@ import { bufferTime, concatMap, filter, lastValueFrom, Observable } from 'rxjs';
 import type { BatchRecord } from '../../aggregates/batch.js';
 import type { ResourceNames } from '../../shared/resources.js';
 import { decodeOrderEvent, PoisonRecordError } from '../../shared/schemas/order-event.js';
+import { sleep } from '../../shared/sleep.js';
 import { DynamoShardStore } from './dynamo-store.js';
 import { type CrashHook, flushBatch, InjectedCrash } from './flush.js';
 import { type RetryPolicy, retryThrottled } from './retry.js';
@@ -56,18 +57,6 @@ export interface ProcessorSummary {
   readonly itemWrites: number;
   readonly ordersChanged: number;
 }
-
-/** Waits `ms`, or less when `signal` aborts; the listener goes with the wait, so idle loops do not pile them up. */
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 
 async function listShards(kinesis: KinesisClient, streamName: string, retry?: RetryPolicy): Promise<Shard[]> {
   const shards: Shard[] = [];

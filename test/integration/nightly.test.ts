@@ -1,5 +1,4 @@
-import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addDays } from '../../aggregates/time.js';
@@ -7,32 +6,27 @@ import { generateChain } from '../../ingest/generator/index.js';
 import { runCompaction, runNightly } from '../../processors/compaction/job.js';
 import { readManifest } from '../../processors/compaction/snapshot.js';
 import { runPipeline } from '../../processors/pipeline/run.js';
-import { bootstrapLocalResources } from '../../shared/aws/bootstrap.js';
-import { type AwsClients, createClients } from '../../shared/aws/clients.js';
-import { loadSettings } from '../../shared/config.js';
-import { type LocalStack, startLocalStack } from '../../shared/local/stack.js';
-import { resourceNames } from '../../shared/resources.js';
+import type { AwsClients } from '../../shared/aws/clients.js';
+import type { Settings } from '../../shared/config.js';
+import type { ResourceNames } from '../../shared/resources.js';
+import { type PipelineStack, startPipelineStack } from '../support/pipeline-stack.js';
 
-const settings = loadSettings({});
-const names = resourceNames(settings);
 const start = '2023-05-01';
 const day = (offset: number): string => addDays(start, offset);
 
 describe('nightly compaction restates the recent snapshots that later data changed', () => {
+  let setup: PipelineStack;
   let workDir: string;
-  let stack: LocalStack;
+  let settings: Settings;
+  let names: ResourceNames;
   let clients: AwsClients;
 
   beforeAll(async () => {
-    workDir = await mkdtemp(join(tmpdir(), 'tillstream-nightly-'));
-    stack = await startLocalStack({ stateDir: join(workDir, 'state') });
-    await bootstrapLocalResources(stack.endpoints, names, { shardCount: 2 });
-    clients = createClients({ kind: 'local', endpoints: stack.endpoints });
+    setup = await startPipelineStack('nightly');
+    ({ workDir, settings, names, clients } = setup);
   });
   afterAll(async () => {
-    clients?.destroy();
-    await stack?.stop();
-    await rm(workDir, { recursive: true, force: true });
+    await setup?.close();
   });
 
   it('rebuilds a snapshot the stream moved past, leaves one that saw everything, and builds yesterday', async () => {

@@ -1,5 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,30 +5,24 @@ import { martRows } from '../../aggregates/marts/index.js';
 import { generateChain } from '../../ingest/generator/index.js';
 import { runCompaction } from '../../processors/compaction/job.js';
 import { runPipeline } from '../../processors/pipeline/run.js';
-import { bootstrapLocalResources } from '../../shared/aws/bootstrap.js';
-import { type AwsClients, createClients } from '../../shared/aws/clients.js';
-import { loadSettings } from '../../shared/config.js';
-import { type LocalStack, startLocalStack } from '../../shared/local/stack.js';
-import { resourceNames } from '../../shared/resources.js';
-
-const settings = loadSettings({});
-const names = resourceNames(settings);
+import type { AwsClients } from '../../shared/aws/clients.js';
+import type { Settings } from '../../shared/config.js';
+import type { ResourceNames } from '../../shared/resources.js';
+import { type PipelineStack, startPipelineStack } from '../support/pipeline-stack.js';
 
 describe('customer profiles written back by compaction', () => {
+  let setup: PipelineStack;
   let workDir: string;
-  let stack: LocalStack;
+  let settings: Settings;
+  let names: ResourceNames;
   let clients: AwsClients;
 
   beforeAll(async () => {
-    workDir = await mkdtemp(join(tmpdir(), 'tillstream-profiles-'));
-    stack = await startLocalStack({ stateDir: join(workDir, 'state') });
-    await bootstrapLocalResources(stack.endpoints, names, { shardCount: 2 });
-    clients = createClients({ kind: 'local', endpoints: stack.endpoints });
+    setup = await startPipelineStack('profiles');
+    ({ workDir, settings, names, clients } = setup);
   });
   afterAll(async () => {
-    clients?.destroy();
-    await stack?.stop();
-    await rm(workDir, { recursive: true, force: true });
+    await setup?.close();
   });
 
   const queryAll = async (

@@ -1,0 +1,39 @@
+/** A local stack with the default resource names in a fresh temporary folder, for pipeline tests. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bootstrapLocalResources } from '../../shared/aws/bootstrap.js';
+import { type AwsClients, createClients } from '../../shared/aws/clients.js';
+import { loadSettings, type Settings } from '../../shared/config.js';
+import { startLocalStack } from '../../shared/local/stack.js';
+import { type ResourceNames, resourceNames } from '../../shared/resources.js';
+
+export interface PipelineStack {
+  /** A fresh folder for the test's files; the stack's state lives in its `state/`. */
+  readonly workDir: string;
+  readonly settings: Settings;
+  readonly names: ResourceNames;
+  readonly clients: AwsClients;
+  /** Stops the stack and removes the folder. */
+  close(): Promise<void>;
+}
+
+export async function startPipelineStack(label: string): Promise<PipelineStack> {
+  const settings = loadSettings({});
+  const names = resourceNames(settings);
+  const workDir = await mkdtemp(join(tmpdir(), `tillstream-${label}-`));
+  const stack = await startLocalStack({ stateDir: join(workDir, 'state') });
+  await bootstrapLocalResources(stack.endpoints, names, { shardCount: 2 });
+  const clients = createClients({ kind: 'local', endpoints: stack.endpoints });
+  return {
+    workDir,
+    settings,
+    names,
+    clients,
+    async close() {
+      clients.destroy();
+      await stack.stop();
+      await rm(workDir, { recursive: true, force: true });
+    },
+  };
+}
