@@ -6,9 +6,14 @@
 
 const MS_PER_MINUTE = 60_000;
 const MS_PER_DAY = 86_400_000;
-/** Every zone transition since 1970 falls on a quarter hour of UTC, so an offset is constant inside one. */
+/**
+ * Offsets are cached per quarter hour of UTC. Most transitions fall on a quarter hour, but not all
+ * (St John's moved its clocks at 00:01 local, 03:31 UTC, until 2011), so a bucket whose two ends
+ * disagree is resolved minute by minute.
+ */
 const OFFSET_BUCKET_MS = 15 * MS_PER_MINUTE;
-
+/** Marks a bucket that holds a transition. */
+const MIXED = Number.NaN;
 const formatters = new Map<string, Intl.DateTimeFormat>();
 const offsetCaches = new Map<string, Map<number, number>>();
 const dateStrings = new Map<number, string>();
@@ -50,17 +55,26 @@ export function offsetMinutes(instantMs: number, timeZone: string): number {
     offsetCache = new Map();
     offsetCaches.set(timeZone, offsetCache);
   }
-  const cached = offsetCache.get(bucket);
-  if (cached !== undefined) return cached;
-  const probe = bucket * OFFSET_BUCKET_MS;
+  let cached = offsetCache.get(bucket);
+  if (cached === undefined) {
+    const start = bucket * OFFSET_BUCKET_MS;
+    const first = probeOffset(start, timeZone);
+    const last = probeOffset(start + OFFSET_BUCKET_MS - MS_PER_MINUTE, timeZone);
+    cached = first === last ? first : MIXED;
+    if (offsetCache.size > 100_000) offsetCache.clear();
+    offsetCache.set(bucket, cached);
+  }
+  if (!Number.isNaN(cached)) return cached;
+  return probeOffset(Math.floor(instantMs / MS_PER_MINUTE) * MS_PER_MINUTE, timeZone);
+}
+
+/** The offset at one whole-minute instant, from `Intl` (transitions since 1970 fall on whole minutes). */
+function probeOffset(probe: number, timeZone: string): number {
   const parts = formatterFor(timeZone).formatToParts(new Date(probe));
   const field = (type: Intl.DateTimeFormatPartTypes): number =>
     Number(parts.find((part) => part.type === type)?.value);
   const wallAsUtc = Date.UTC(field('year'), field('month') - 1, field('day'), field('hour'), field('minute'));
-  const offset = Math.round((wallAsUtc - probe) / MS_PER_MINUTE);
-  if (offsetCache.size > 100_000) offsetCache.clear();
-  offsetCache.set(bucket, offset);
-  return offset;
+  return Math.round((wallAsUtc - probe) / MS_PER_MINUTE);
 }
 
 /** The local date and hour of an instant in a zone. */

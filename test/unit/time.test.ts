@@ -64,6 +64,10 @@ describe('toLocalTime in zones with 30- and 45-minute offsets', () => {
     ['Asia/Kathmandu', '2023-08-14T18:14:59Z', '2023-08-14', 23],
     ['Asia/Kathmandu', '2023-08-14T18:15:00Z', '2023-08-15', 0],
     ['Asia/Kathmandu', '2023-08-14T00:14:00Z', '2023-08-14', 5],
+    // St John's changed its clocks at 00:01 local (03:31 UTC) until 2011: not on a quarter hour.
+    ['America/St_Johns', '1991-04-07T03:30:59Z', '1991-04-07', 0],
+    ['America/St_Johns', '1991-04-07T03:31:00Z', '1991-04-07', 1],
+    ['America/St_Johns', '1991-04-07T03:44:00Z', '1991-04-07', 1],
   ])('%s: %s is %s, hour %i', (zone, instant, localDate, hour) => {
     expect(toLocalTime(at(instant), zone)).toEqual({ localDate, hour });
   });
