@@ -20,6 +20,7 @@ export default defineConfig({
             'processors/**/*.test.ts',
           ],
           exclude: ['**/*.int.test.ts', 'node_modules/**'],
+          setupFiles: ['test/support/fast-check-seed.ts'],
           pool: 'forks',
           execArgv,
         },
