@@ -50,7 +50,7 @@ import {
   RowKind,
 } from './identity.js';
 import { readClaims, releaseClaim, writeClaims } from './ledger.js';
-import { putRecords, type StreamRecord } from './producer.js';
+import { putRecords, type RecordRateLimiter, type StreamRecord } from './producer.js';
 import {
   getObjectBytes,
   getReport,
@@ -73,6 +73,7 @@ import type { BackoffOptions } from './retry.js';
 import { lineRow, optionRow } from './rows.js';
 import { arrivalOrder, ContentKind, type FileSource, readAll, type SourceFile } from './source.js';
 import { type LandedVersion, type PendingOption, PollerState } from './state.js';
+import { arrivalsOfLines } from './status/missing-uploads.js';
 
 const MS_PER_DAY = 86_400_000;
 
@@ -138,6 +139,19 @@ export interface PollDependencies {
   /** Called after each step; a throw there is a crash at that point (fault-injection tests). */
   readonly onStep?: (step: PollStep, detail: string) => void | Promise<void>;
   readonly log?: (message: string) => void;
+  /**
+   * A replay of the raw layer (`tillstream rebuild`): each file's original arrival. When set, the
+   * files keep the order the source lists them in (their original arrival order).
+   */
+  readonly arrivalOf?: (file: SourceFile) => OriginalArrival | undefined;
+  /** Bounds the records put per second (`tillstream backfill`). @default unbounded */
+  readonly rateLimiter?: RecordRateLimiter;
+}
+
+/** Where a file stood in the arrival order when it first arrived. */
+export interface OriginalArrival {
+  readonly arrivalSeq: number;
+  readonly arrivedAtMs: number;
 }
 
 /** What one cycle did. */
@@ -192,7 +206,8 @@ class PollCycle {
   async run(): Promise<PollResult> {
     const { source } = this.deps;
     this.locations = await this.state.locations();
-    const listed = arrivalOrder(await source.listFiles());
+    const files = await source.listFiles();
+    const listed = this.deps.arrivalOf === undefined ? arrivalOrder(files) : files;
     await this.step(PollStep.Listed, String(listed.length));
     for (const file of listed) {
       try {
@@ -219,6 +234,12 @@ class PollCycle {
     }
     await this.settleHeldOptions();
     await this.settlePendingOptions();
+    await this.state.recordPoll({
+      endedAtMs: this.deps.clock(),
+      files: this.reports.length,
+      recordsPut: this.recordsPut,
+      errors: this.errors,
+    });
     return {
       reports: [...this.reports].sort(
         (left, right) =>
@@ -283,6 +304,7 @@ class PollCycle {
     const metadata = { 'source-file-id': file.id, 'source-path': file.path, sha256: contentHash };
     await putRaw(clients.s3, names.rawBucket, objectKey, bytes, bytes.length, metadata);
     await this.step(PollStep.Landed, file.path);
+    const original = this.deps.arrivalOf?.(file);
     const version: LandedVersion = {
       sourceName: source.sourceName,
       fileKey,
@@ -292,8 +314,8 @@ class PollCycle {
       contentHash,
       sizeBytes: bytes.length,
       modifiedMs: file.modifiedMs,
-      arrivalSeq: await this.state.nextArrivalSeq(),
-      arrivedAtMs: clock(),
+      arrivalSeq: original?.arrivalSeq ?? (await this.state.nextArrivalSeq()),
+      arrivedAtMs: original?.arrivedAtMs ?? clock(),
       rawKey: objectKey,
       reportKey: reportKey(objectKey),
       kindHint: kindHint(bytes),
@@ -583,9 +605,18 @@ class PollCycle {
 
     const joinedOptions = joined.map((entry) => ({ orderId: entry.orderId, option: entry.event }));
     const records = this.orderEvents(version, eventLines, [...eventOptions, ...joinedOptions]);
-    const putOutcome = await putRecords(clients.kinesis, names.ordersStream, records, this.deps.backoff);
+    const putOutcome = await putRecords(
+      clients.kinesis,
+      names.ordersStream,
+      records,
+      this.deps.backoff,
+      undefined,
+      this.deps.rateLimiter,
+    );
     this.recordsPut += putOutcome.recordsPut;
     await this.step(PollStep.Put, version.path);
+    // Before the report: a crash in between re-runs this version, and recording is idempotent.
+    await this.state.recordArrivals(arrivalsOfLines(eventLines.map((entry) => entry.line)), version);
     await this.state.deletePendingMany(resolvedPending);
     const putMs = performance.now();
 
@@ -980,7 +1011,14 @@ class PollCycle {
         }),
       };
     });
-    const outcome = await putRecords(clients.kinesis, names.ordersStream, records, this.deps.backoff);
+    const outcome = await putRecords(
+      clients.kinesis,
+      names.ordersStream,
+      records,
+      this.deps.backoff,
+      undefined,
+      this.deps.rateLimiter,
+    );
     this.recordsPut += outcome.recordsPut;
     await this.step(PollStep.SettlePut, String(records.length));
     await writeClaims(

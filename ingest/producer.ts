@@ -47,6 +47,12 @@ export function batchRecords(
   return batches;
 }
 
+/** Bounds the rate of records put (`tillstream backfill`); see `ingest/backfill/rate-limiter.ts`. */
+export interface RecordRateLimiter {
+  /** Resolves when `records` more records may be put. */
+  acquire(records: number): Promise<void>;
+}
+
 /** What a put cost: useful for the ingest report and the benchmark. */
 export interface PutOutcome {
   readonly recordsPut: number;
@@ -68,12 +74,15 @@ export async function putRecords(
   records: readonly StreamRecord[],
   backoff: BackoffOptions = {},
   concurrency = PUT_RECORDS_CONCURRENCY,
+  rateLimiter?: RecordRateLimiter,
 ): Promise<PutOutcome> {
   const maxAttempts = backoff.maxAttempts ?? 8;
   const sleep = backoff.sleep ?? sleepMs;
   let requests = 0;
   let entriesRetried = 0;
   await mapLimit(batchRecords(records), concurrency, async (batch) => {
+    // Retries re-send records already paid for: only a batch's first attempt takes from the budget.
+    await rateLimiter?.acquire(batch.length);
     let pending: StreamRecord[] = batch;
     for (let attempt = 1; pending.length > 0; attempt++) {
       const entries: PutRecordsRequestEntry[] = pending.map((record) => ({

@@ -17,6 +17,8 @@ export const FileStatus = {
   UnknownKind: 'unknown_kind',
   /** Recognised, but unusable as a whole (missing column, bad encoding, empty). */
   Rejected: 'rejected',
+  /** Withdrawn by `tillstream retract`: its rows no longer count anywhere (the counts say what it held). */
+  Retracted: 'retracted',
 } as const;
 export type FileStatus = (typeof FileStatus)[keyof typeof FileStatus];
 
@@ -54,6 +56,9 @@ export interface IngestReport {
   readonly quarantineKeys: readonly string[];
   readonly timingsMs: Readonly<Record<string, number>>;
   readonly updatedAt: string;
+  /** For `retracted`: when, and the status the file had before. */
+  readonly retractedAt?: string;
+  readonly statusBeforeRetraction?: FileStatus;
 }
 
 /** Throws `ReportInvariantError` unless `rows_read = accepted + duplicate + excluded + quarantined + pending`. */

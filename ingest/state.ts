@@ -24,6 +24,14 @@ export const StateKey = {
   Pending: 'ingest#pending',
   Locations: 'ref#locations',
   Calendar: 'ref#calendar',
+  /** One item per location × local date a file brought accepted orders for: sk `<date>#<location>`. */
+  Arrivals: 'ingest#arrivals',
+  /** One item per location that ever uploaded, with its first local date: sk `<location>`. */
+  ArrivalLocations: 'ingest#arrival-locations',
+  /** The last poll cycle: when it ended and what it did. */
+  LastPoll: { pk: 'ingest#poll', sk: 'last' },
+  /** Days a location (or `ALL`, every location) is closed, so no upload is expected: sk `<location>#<from>`. */
+  Closures: 'ref#closures',
 } as const;
 
 const filePartition = (fileKey: string): string => `ingest#file#${fileKey}`;
@@ -73,8 +81,29 @@ export interface PendingOption {
   readonly raw: string;
 }
 
+/** The end of a poll cycle, for `tillstream status`. */
+export interface PollRecord {
+  readonly endedAtMs: number;
+  readonly files: number;
+  readonly recordsPut: number;
+  /** Files the source could not be read this time (retried next cycle). */
+  readonly errors: readonly { readonly path: string; readonly message: string }[];
+}
+
+/** A location (or `ALL`, every location) closed from `from` to `to` (local dates, both included). */
+export interface ClosureRecord {
+  readonly locationId: string;
+  readonly from: string;
+  readonly to: string;
+  readonly note?: string;
+  readonly createdAt: string;
+}
+
 /** The state table, bound to one client and table. */
 export class PollerState {
+  /** Each uploading location's first local date, loaded on the first `recordArrivals`. */
+  private firstDates: Map<string, string> | undefined;
+
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -308,6 +337,135 @@ export class PollerState {
 
   async putCalendar(days: readonly CalendarDay[]): Promise<void> {
     await this.batchPut(days.map((day) => ({ pk: StateKey.Calendar, sk: day.date, day })));
+  }
+
+  /**
+   * Records the local dates a file version brought accepted orders for, each location × date once
+   * (a consistent read first; the poller is the single writer of its state), and each location's
+   * first such date.
+   */
+  async recordArrivals(
+    arrivals: readonly { readonly locationId: string; readonly localDate: string }[],
+    file: { readonly fileKey: string; readonly arrivedAtMs: number },
+  ): Promise<void> {
+    if (arrivals.length === 0) return;
+    const keyOf = (arrival: { locationId: string; localDate: string }) =>
+      `${arrival.localDate}#${arrival.locationId}`;
+    const unique = [...new Map(arrivals.map((arrival) => [keyOf(arrival), arrival])).values()];
+    const existing = await this.existingSortKeys(StateKey.Arrivals, unique.map(keyOf));
+    await this.batchPut(
+      unique
+        .filter((arrival) => !existing.has(keyOf(arrival)))
+        .map((arrival) => ({
+          pk: StateKey.Arrivals,
+          sk: keyOf(arrival),
+          locationId: arrival.locationId,
+          localDate: arrival.localDate,
+          fileKey: file.fileKey,
+          arrivedAtMs: file.arrivedAtMs,
+        })),
+    );
+    this.firstDates ??= new Map(
+      (await this.arrivalLocations()).map((location) => [location.locationId, location.firstLocalDate]),
+    );
+    const earlier = new Map<string, string>();
+    for (const arrival of unique) {
+      const known = earlier.get(arrival.locationId) ?? this.firstDates.get(arrival.locationId);
+      if (known === undefined || arrival.localDate < known)
+        earlier.set(arrival.locationId, arrival.localDate);
+    }
+    await this.batchPut(
+      [...earlier].map(([locationId, firstLocalDate]) => ({
+        pk: StateKey.ArrivalLocations,
+        sk: locationId,
+        firstLocalDate,
+      })),
+    );
+    for (const [locationId, firstLocalDate] of earlier) this.firstDates.set(locationId, firstLocalDate);
+  }
+
+  /** Every location that ever uploaded, with its first local date. */
+  async arrivalLocations(): Promise<{ locationId: string; firstLocalDate: string }[]> {
+    const items = await this.queryAll(StateKey.ArrivalLocations);
+    return items.map((item) => ({
+      locationId: String(item['sk']),
+      firstLocalDate: String(item['firstLocalDate']),
+    }));
+  }
+
+  /** The location × date arrivals with dates from `from` to `to`, as `<date>#<location>` keys. */
+  async arrivalKeys(from: string, to: string): Promise<Set<string>> {
+    const keys = new Set<string>();
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const response = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          // `$` sorts right after `#`: the bound is above every `<to>#<location>`.
+          ExpressionAttributeValues: { ':pk': StateKey.Arrivals, ':from': from, ':to': `${to}$` },
+          ProjectionExpression: 'sk',
+          ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
+        }),
+      );
+      for (const item of response.Items ?? []) keys.add(String(item['sk']));
+      startKey = response.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return keys;
+  }
+
+  /** Records the end of a poll cycle. */
+  async recordPoll(poll: PollRecord): Promise<void> {
+    await this.put({ ...StateKey.LastPoll, poll });
+  }
+
+  /** The last poll cycle, or undefined before the first. */
+  async lastPoll(): Promise<PollRecord | undefined> {
+    const item = await this.get(StateKey.LastPoll.pk, StateKey.LastPoll.sk);
+    return item?.['poll'] as PollRecord | undefined;
+  }
+
+  /** Every closure. */
+  async closures(): Promise<ClosureRecord[]> {
+    const items = await this.queryAll(StateKey.Closures);
+    return items.map((item) => item['closure'] as ClosureRecord);
+  }
+
+  async putClosure(closure: ClosureRecord): Promise<void> {
+    await this.put({ pk: StateKey.Closures, sk: `${closure.locationId}#${closure.from}`, closure });
+  }
+
+  /** Deletes the closure of a location starting on `from`; false when there was none. */
+  async deleteClosure(locationId: string, from: string): Promise<boolean> {
+    const response = await this.doc.send(
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: { pk: StateKey.Closures, sk: `${locationId}#${from}` },
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    return response.Attributes !== undefined;
+  }
+
+  /** The sort keys of `pk` among `sortKeys` that exist (consistent reads). */
+  private async existingSortKeys(pk: string, sortKeys: readonly string[]): Promise<Set<string>> {
+    const existing = new Set<string>();
+    for (let start = 0; start < sortKeys.length; start += 100) {
+      let requested: Record<string, unknown>[] = sortKeys.slice(start, start + 100).map((sk) => ({ pk, sk }));
+      for (let attempt = 1; requested.length > 0; attempt++) {
+        const response = await this.doc.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [this.tableName]: { Keys: requested, ConsistentRead: true, ProjectionExpression: 'sk' },
+            },
+          }),
+        );
+        for (const item of response.Responses?.[this.tableName] ?? []) existing.add(String(item['sk']));
+        requested = response.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+        if (requested.length > 0) await sleepMs(Math.min(2000, 25 * 2 ** attempt));
+      }
+    }
+    return existing;
   }
 
   private async batchPut(items: readonly Record<string, unknown>[]): Promise<void> {

@@ -36,6 +36,16 @@ export interface Settings {
   readonly maxFileBytes: number;
   /** AWS region for the SDK clients. @default `us-east-1` */
   readonly region: string;
+  /** `tillstream backfill` puts at most this many orders per second on the stream. @default 200 */
+  readonly backfillRatePerSecond: number;
+  /** A location's upload for a local date is due at this local time (`HH:MM`)… @default `10:00` */
+  readonly uploadDueLocalTime: string;
+  /** …this many days after the date (0–6). @default 1 (the next morning) */
+  readonly uploadDueDaysAfter: number;
+  /** Missing uploads and quarantined rows are looked for over this many past days. @default 7 */
+  readonly statusLookbackDays: number;
+  /** `tillstream status` needs attention when a shard is further behind than this. @default 60000 ms */
+  readonly maxShardLagMs: number;
 }
 
 export const defaults: Settings = {
@@ -52,6 +62,11 @@ export const defaults: Settings = {
   futureToleranceMs: 86_400_000,
   maxFileBytes: 256 * 1024 * 1024,
   region: 'us-east-1',
+  backfillRatePerSecond: 200,
+  uploadDueLocalTime: '10:00',
+  uploadDueDaysAfter: 1,
+  statusLookbackDays: 7,
+  maxShardLagMs: 60_000,
 };
 
 export class ConfigError extends Error {
@@ -105,6 +120,29 @@ export function loadSettings(
   if (grace) fromEnv.orphanGraceDays = positiveInteger('TILLSTREAM_ORPHAN_GRACE_DAYS', grace);
   const maxBytes = read('TILLSTREAM_MAX_FILE_BYTES');
   if (maxBytes) fromEnv.maxFileBytes = positiveInteger('TILLSTREAM_MAX_FILE_BYTES', maxBytes);
+  const dueTime = read('TILLSTREAM_UPLOAD_DUE_TIME');
+  if (dueTime) {
+    if (!/^([01]\d|2[0-3]):[0-5]\d$/.test(dueTime)) {
+      throw new ConfigError(`TILLSTREAM_UPLOAD_DUE_TIME must be HH:MM (given ${JSON.stringify(dueTime)})`);
+    }
+    fromEnv.uploadDueLocalTime = dueTime;
+  }
+  const dueDays = read('TILLSTREAM_UPLOAD_DUE_DAYS_AFTER');
+  if (dueDays) {
+    const days = Number(dueDays);
+    if (!Number.isInteger(days) || days < 0 || days > 6) {
+      throw new ConfigError(
+        `TILLSTREAM_UPLOAD_DUE_DAYS_AFTER must be an integer 0–6 (given ${JSON.stringify(dueDays)})`,
+      );
+    }
+    fromEnv.uploadDueDaysAfter = days;
+  }
+  const lookback = read('TILLSTREAM_STATUS_LOOKBACK_DAYS');
+  if (lookback) fromEnv.statusLookbackDays = positiveInteger('TILLSTREAM_STATUS_LOOKBACK_DAYS', lookback);
+  const maxLag = read('TILLSTREAM_MAX_LAG_MS');
+  if (maxLag) fromEnv.maxShardLagMs = positiveInteger('TILLSTREAM_MAX_LAG_MS', maxLag);
+  const backfillRate = read('TILLSTREAM_BACKFILL_RATE');
+  if (backfillRate) fromEnv.backfillRatePerSecond = positiveInteger('TILLSTREAM_BACKFILL_RATE', backfillRate);
   const region = read('AWS_REGION') ?? read('AWS_DEFAULT_REGION');
   if (region) fromEnv.region = region;
   return { ...defaults, ...fromEnv, ...overrides };

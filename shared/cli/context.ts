@@ -7,6 +7,7 @@
 import { bootstrapLocalResources } from '../aws/bootstrap.js';
 import { type AwsClients, createClients } from '../aws/clients.js';
 import { ConfigError, DynamoEngine, loadSettings, type Settings, Target } from '../config.js';
+import { resolveLiveNames } from '../generation.js';
 import type { LocalStack } from '../local/stack.js';
 import { type ResourceNames, resourceNames } from '../resources.js';
 import { CliError, ExitCode } from './errors.js';
@@ -15,7 +16,10 @@ import type { GlobalOptions } from './main.js';
 export interface CliContext {
   readonly settings: Settings;
   readonly clients: AwsClients;
+  /** The names of the live table generation (`shared/generation.ts`): what every command reads and writes. */
   readonly names: ResourceNames;
+  /** Generation 0's names: the control table (generation pointer, poller lease) and `rebuild`'s base. */
+  readonly baseNames: ResourceNames;
   /** The embedded emulators when the target is local. */
   readonly stack?: LocalStack;
   /** Destroys the clients and stops the local stack. Idempotent. */
@@ -79,11 +83,19 @@ export async function openContext(
       throw new CliError('--fresh only applies to the embedded local stack, not to --aws', ExitCode.BadUsage);
     }
     const clients = createClients({ kind: 'aws', region: settings.region });
+    let live: ResourceNames;
+    try {
+      live = await resolveLiveNames(clients.doc, names);
+    } catch (error) {
+      clients.destroy();
+      throw error;
+    }
     let closed = false;
     return {
       settings,
       clients,
-      names,
+      names: live,
+      baseNames: names,
       async close() {
         if (closed) return;
         closed = true;
@@ -121,11 +133,20 @@ export async function openContext(
     throw error;
   }
   const clients = createClients({ kind: 'local', endpoints: stack.endpoints });
+  let live: ResourceNames;
+  try {
+    live = await resolveLiveNames(clients.doc, names);
+  } catch (error) {
+    clients.destroy();
+    await stack.stop();
+    throw error;
+  }
   let closed = false;
   return {
     settings,
     clients,
-    names,
+    names: live,
+    baseNames: names,
     stack,
     async close() {
       if (closed) return;

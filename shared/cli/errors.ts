@@ -13,11 +13,3 @@ export class CliError extends Error {
     super(message, options);
   }
 }
-
-/** A stage that a later issue builds; the command exists so `--help` shows the whole product. */
-export class NotBuiltError extends CliError {
-  override name = 'NotBuiltError';
-  constructor(command: string, issue: number) {
-    super(`'tillstream ${command}' is not built yet (issue #${issue}).`, ExitCode.BadUsage);
-  }
-}

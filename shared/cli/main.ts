@@ -3,7 +3,7 @@
  * small commands start fast.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { CliError, ExitCode, NotBuiltError } from './errors.js';
+import { CliError, ExitCode } from './errors.js';
 
 /** Options every command accepts. */
 export interface GlobalOptions {
@@ -11,12 +11,6 @@ export interface GlobalOptions {
   readonly fresh?: boolean;
   readonly stateDir?: string;
   readonly dynamodb?: string;
-}
-
-function notBuilt(command: string, issue: number): () => never {
-  return () => {
-    throw new NotBuiltError(command, issue);
-  };
 }
 
 export function buildProgram(): Command {
@@ -160,29 +154,106 @@ export function buildProgram(): Command {
     });
   program
     .command('rebuild')
-    .description('rebuild the aggregates from the raw layer')
-    .option('--since <date>', 'first local date to rebuild')
-    .action(notBuilt('rebuild', 8));
+    .description('rebuild the aggregates from the raw layer into a new table generation, then switch to it')
+    .option('--since <date>', 'recompute only the snapshots dated on or after this YYYY-MM-DD (default: all)')
+    .option('--drop-old', "delete the previous generation's tables once the new one is live")
+    .action(
+      async (options: import('../../processors/rebuild/cli.js').RebuildCommandOptions, command: Command) => {
+        const { runRebuildCommand } = await import('../../processors/rebuild/cli.js');
+        await runRebuildCommand(options, command.optsWithGlobals<GlobalOptions>());
+      },
+    );
   program
     .command('retract')
-    .description('withdraw an upload')
-    .argument('<file>', 'Drive file id or path')
-    .action(notBuilt('retract', 8));
+    .description('withdraw an upload: subtract its rows everywhere, release them for a corrected re-export')
+    .argument('<file>', 'Drive file id, or path relative to the input folder')
+    .option('--version <sha256>', 'only the version whose SHA-256 starts with this (default: every version)')
+    .action(
+      async (
+        file: string,
+        options: import('../../processors/retract/cli.js').RetractCommandOptions,
+        command: Command,
+      ) => {
+        const { runRetractCommand } = await import('../../processors/retract/cli.js');
+        await runRetractCommand(file, options, command.optsWithGlobals<GlobalOptions>());
+      },
+    );
   program
     .command('backfill')
-    .description('load history at a bounded rate')
-    .requiredOption('--input <dir|drive://id>', 'a local folder, or drive://FOLDER_ID')
-    .action(notBuilt('backfill', 8));
+    .description('load history at a bounded rate (orders per second), resumable, with a progress bar')
+    .requiredOption('--input <dir|drive://id>', 'a local folder, or drive://FOLDER_ID[,ID…]')
+    .option('--rate <n>', 'orders per second at most (also TILLSTREAM_BACKFILL_RATE; default 200)')
+    .action(
+      async (options: import('../../ingest/backfill/cli.js').BackfillCommandOptions, command: Command) => {
+        const { runBackfillCommand } = await import('../../ingest/backfill/cli.js');
+        await runBackfillCommand(options, command.optsWithGlobals<GlobalOptions>());
+      },
+    );
   program
     .command('status')
-    .description('pipeline health on one screen')
+    .description(
+      'pipeline health on one screen: polls, quarantine, shard lag, snapshot, missing uploads; exit 1 when something needs attention',
+    )
+    .option('--json', 'machine-readable, with an `attention` list')
+    .action(
+      async (options: import('../../processors/status/cli.js').StatusCommandOptions, command: Command) => {
+        const { runStatusCommand } = await import('../../processors/status/cli.js');
+        await runStatusCommand(options, command.optsWithGlobals<GlobalOptions>());
+      },
+    );
+  const closure = program
+    .command('closure')
+    .description('days a location is closed: no upload is expected, none is reported missing');
+  closure
+    .command('add')
+    .description('mark a location (or ALL locations) closed on a date, or from it to --to')
+    .argument('<location>', 'RESTAURANT_ID, or ALL')
+    .argument('<date>', 'local date YYYY-MM-DD')
+    .option('--to <date>', 'last closed date (default: the same date)')
+    .option('--note <text>', 'why (shown in the list)')
+    .action(
+      async (
+        location: string,
+        date: string,
+        options: import('../../processors/status/cli.js').ClosureAddOptions,
+        command: Command,
+      ) => {
+        const { runClosureAddCommand } = await import('../../processors/status/cli.js');
+        await runClosureAddCommand(location, date, options, command.optsWithGlobals<GlobalOptions>());
+      },
+    );
+  closure
+    .command('remove')
+    .description('remove the closure of a location that starts on a date')
+    .argument('<location>', 'RESTAURANT_ID, or ALL')
+    .argument('<date>', 'its first date YYYY-MM-DD')
+    .action(async (location: string, date: string, _options: unknown, command: Command) => {
+      const { runClosureRemoveCommand } = await import('../../processors/status/cli.js');
+      await runClosureRemoveCommand(location, date, command.optsWithGlobals<GlobalOptions>());
+    });
+  closure
+    .command('list')
+    .description('every closure')
     .option('--json', 'machine-readable')
-    .action(notBuilt('status', 8));
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const { runClosureListCommand } = await import('../../processors/status/cli.js');
+      await runClosureListCommand(options, command.optsWithGlobals<GlobalOptions>());
+    });
   program
     .command('reconcile')
     .description('recompute everything from the raw layer independently and report differences')
-    .option('--as-of <date>', 'snapshot date YYYY-MM-DD')
-    .action(notBuilt('reconcile', 7));
+    .option('--as-of <date>', 'snapshot date YYYY-MM-DD (default: the newest published snapshot)')
+    .option('--json', 'print the whole report as JSON')
+    .option('--limit <n>', 'differences to print in the table (default 40)')
+    .action(
+      async (
+        options: import('../../processors/reconcile/cli.js').ReconcileCommandOptions,
+        command: Command,
+      ) => {
+        const { runReconcileCommand } = await import('../../processors/reconcile/cli.js');
+        await runReconcileCommand(options, command.optsWithGlobals<GlobalOptions>());
+      },
+    );
   program
     .command('stack')
     .description('run the embedded local stack (DynamoDB, Kinesis, S3), print its endpoints, stop on Ctrl-C')

@@ -13,6 +13,11 @@
  * | `L` | line rows: `i` LINEITEM_ID, `r` RESTAURANT_ID, `z` the location's IANA zone (resolved by ingest), `t` CREATION_TIME_UTC (epoch ms), `u` USER_ID (`null` = guest), `y` IS_LOYALTY, `c` ITEM_CATEGORY (empty = `Uncategorized`), `p` ITEM_PRICE in cents, `q` ITEM_QUANTITY, `g` lineage |
  * | `P` | option rows: `i` LINEITEM_ID, `n` OPTION_GROUP_NAME, `m` OPTION_NAME, `p` OPTION_PRICE in cents (negative = discount), `q` OPTION_QUANTITY, `g` lineage |
  * | `g` | lineage `[file, contentHash, row, arrival]`: the file id, the SHA-256 of its bytes, the 1-based row after the header, and the file's arrival sequence in the raw layer |
+ * | `X` | (optional; written as version 2) retracted sources `[file, contentHash]`: every row of the order from those file versions is withdrawn, whenever it arrives (`tillstream retract`) |
+ *
+ * A record with retractions is written as version 2, so a processor that predates retraction
+ * reports it as a poison record (kept for replay) instead of silently ignoring it; a record without
+ * them stays version 1, byte for byte as before.
  *
  * The arrival sequence is part of the lineage because CONTRACT.md §2 breaks ties between lines of
  * the same instant by "first file, then first row", and file ids do not sort in arrival order.
@@ -20,6 +25,8 @@
 import { z } from 'zod';
 
 export const ORDER_EVENT_VERSION = 1;
+/** The version of a record that carries retractions (`X`). */
+export const RETRACTION_EVENT_VERSION = 2;
 
 /** Where a row came from: enough to find it in the raw layer and to order it against other rows. */
 export interface Lineage {
@@ -60,12 +67,20 @@ export interface EventOption {
   readonly lineage: Lineage;
 }
 
+/** A file version withdrawn by `tillstream retract`: the `file` and `contentHash` of its rows' lineage. */
+export interface RetractedSource {
+  readonly file: string;
+  readonly contentHash: string;
+}
+
 /** One order event, decoded. */
 export interface OrderEvent {
   readonly eventId: string;
   readonly orderId: string;
   readonly lines: readonly EventLine[];
   readonly options: readonly EventOption[];
+  /** Sources whose rows of this order are withdrawn; absent or empty on an ordinary event. */
+  readonly retractedSources?: readonly RetractedSource[];
 }
 
 const cents = z.number().int().refine(Number.isSafeInteger, 'must be a safe integer');
@@ -95,12 +110,15 @@ const wireOption = z.object({
   g: wireLineage,
 });
 
+const wireRetraction = z.tuple([nonEmpty, z.string()]);
+
 const wireEvent = z.object({
-  v: z.literal(ORDER_EVENT_VERSION),
+  v: z.union([z.literal(ORDER_EVENT_VERSION), z.literal(RETRACTION_EVENT_VERSION)]),
   e: nonEmpty,
   o: nonEmpty,
   L: z.array(wireLine),
   P: z.array(wireOption),
+  X: z.array(wireRetraction).optional(),
 });
 
 type WireEvent = z.infer<typeof wireEvent>;
@@ -141,8 +159,9 @@ const fromLineage = (lineage: Lineage): WireLineage => [
  * await putRecords(kinesis, stream, [{ partitionKey: event.orderId, data }]);
  */
 export function encodeOrderEvent(event: OrderEvent): Uint8Array {
+  const retracted = event.retractedSources ?? [];
   const wire: WireEvent = {
-    v: ORDER_EVENT_VERSION,
+    v: retracted.length > 0 ? RETRACTION_EVENT_VERSION : ORDER_EVENT_VERSION,
     e: event.eventId,
     o: event.orderId,
     L: event.lines.map((line) => ({
@@ -165,6 +184,9 @@ export function encodeOrderEvent(event: OrderEvent): Uint8Array {
       q: option.quantity,
       g: fromLineage(option.lineage),
     })),
+    ...(retracted.length > 0
+      ? { X: retracted.map((source): [string, string] => [source.file, source.contentHash]) }
+      : {}),
   };
   return new TextEncoder().encode(JSON.stringify(wire));
 }
@@ -228,8 +250,9 @@ function fastOption(value: Json): EventOption | undefined {
 /** The event when `json` is a valid wire event, else `undefined` (then zod says why, or accepts it). */
 function fastEvent(json: Json): OrderEvent | undefined {
   if (!isRecord(json)) return undefined;
-  const { v, e, o, L, P } = json;
-  if (v !== ORDER_EVENT_VERSION || !isNonEmpty(e) || !isNonEmpty(o)) return undefined;
+  const { v, e, o, L, P, X } = json;
+  if (v !== ORDER_EVENT_VERSION && v !== RETRACTION_EVENT_VERSION) return undefined;
+  if (!isNonEmpty(e) || !isNonEmpty(o)) return undefined;
   if (!Array.isArray(L) || !Array.isArray(P)) return undefined;
   const lines: EventLine[] = [];
   for (const wireLine of L as Json[]) {
@@ -243,7 +266,16 @@ function fastEvent(json: Json): OrderEvent | undefined {
     if (option === undefined) return undefined;
     options.push(option);
   }
-  return { eventId: e, orderId: o, lines, options };
+  if (X === undefined) return { eventId: e, orderId: o, lines, options };
+  if (!Array.isArray(X)) return undefined;
+  const retractedSources: RetractedSource[] = [];
+  for (const wireSource of X as Json[]) {
+    if (!Array.isArray(wireSource) || wireSource.length !== 2) return undefined;
+    const [file, contentHash] = wireSource as Json[];
+    if (!isNonEmpty(file) || typeof contentHash !== 'string') return undefined;
+    retractedSources.push({ file, contentHash });
+  }
+  return { eventId: e, orderId: o, lines, options, retractedSources };
 }
 
 /**
@@ -301,5 +333,8 @@ export function decodeOrderEvent(data: Uint8Array, locator?: string): OrderEvent
       quantity: option.q,
       lineage: toLineage(option.g),
     })),
+    ...(wire.X === undefined
+      ? {}
+      : { retractedSources: wire.X.map(([file, contentHash]) => ({ file, contentHash })) }),
   };
 }

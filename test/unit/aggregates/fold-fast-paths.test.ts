@@ -74,7 +74,7 @@ describe('decodeOrderEvent', () => {
   });
 
   it.each([
-    ['a wrong version', { ...wireEvent, v: 2 }, /: v: /],
+    ['a wrong version', { ...wireEvent, v: 3 }, /: v: /],
     ['an empty order id', { ...wireEvent, o: '' }, /: o: /],
     ['lines that are not a list', { ...wireEvent, L: {} }, /: L: /],
     ['a negative item price', withLine({ p: -1 }), /L\.0\.p: /],

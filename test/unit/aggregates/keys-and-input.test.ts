@@ -69,7 +69,7 @@ describe('stream record', () => {
 
   it.each([
     ['not JSON', new TextEncoder().encode('{'), /not UTF-8 JSON/],
-    ['wrong version', new TextEncoder().encode('{"v":2}'), /v: /],
+    ['wrong version', new TextEncoder().encode('{"v":3}'), /v: /],
     [
       'a negative price',
       new TextEncoder().encode(
