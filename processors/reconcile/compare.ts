@@ -15,6 +15,8 @@ export interface MartDifference {
   readonly mart: ReconcileMart;
   /** The row's key cells joined with ` | `, or `(header)` / `(order)`. */
   readonly key: string;
+  /** The row's key cells by key column (empty for the header and the order). */
+  readonly keyCells: Readonly<Record<string, string>>;
   /** The column, or `(row)` when the whole row is on one side only. */
   readonly column: string;
   readonly expected: string;
@@ -64,6 +66,7 @@ export function compareMart(expected: MartTable, actual: MartTable): MartDiffere
     differences.push({
       mart,
       key: '(header)',
+      keyCells: {},
       column: '(header)',
       expected: expectedHeader,
       actual: actualHeader,
@@ -73,6 +76,8 @@ export function compareMart(expected: MartTable, actual: MartTable): MartDiffere
   const keyPositions = expected.keyColumns.map((column) => expected.columns.indexOf(column));
   const keyOf = (row: readonly string[]): string =>
     keyPositions.map((position) => row[position] ?? '').join(' | ');
+  const keyCellsOf = (row: readonly string[]): Record<string, string> =>
+    Object.fromEntries(expected.keyColumns.map((column, index) => [column, row[keyPositions[index]!] ?? '']));
   const actualByKey = new Map<string, readonly string[]>();
   for (const row of actual.rows) actualByKey.set(keyOf(row), row);
   const expectedKeys = new Set<string>();
@@ -81,21 +86,42 @@ export function compareMart(expected: MartTable, actual: MartTable): MartDiffere
     expectedKeys.add(key);
     const other = actualByKey.get(key);
     if (other === undefined) {
-      differences.push({ mart, key, column: '(row)', expected: row.join(','), actual: '(missing)' });
+      differences.push({
+        mart,
+        key,
+        keyCells: keyCellsOf(row),
+        column: '(row)',
+        expected: row.join(','),
+        actual: '(missing)',
+      });
       continue;
     }
     expected.columns.forEach((column, position) => {
       const expectedCell = row[position] ?? '';
       const actualCell = other[position] ?? '';
       if (expectedCell !== actualCell) {
-        differences.push({ mart, key, column, expected: expectedCell, actual: actualCell });
+        differences.push({
+          mart,
+          key,
+          keyCells: keyCellsOf(row),
+          column,
+          expected: expectedCell,
+          actual: actualCell,
+        });
       }
     });
   }
   for (const row of actual.rows) {
     const key = keyOf(row);
     if (!expectedKeys.has(key)) {
-      differences.push({ mart, key, column: '(row)', expected: '(missing)', actual: row.join(',') });
+      differences.push({
+        mart,
+        key,
+        keyCells: keyCellsOf(row),
+        column: '(row)',
+        expected: '(missing)',
+        actual: row.join(','),
+      });
     }
   }
   if (differences.length === 0) {
@@ -106,6 +132,7 @@ export function compareMart(expected: MartTable, actual: MartTable): MartDiffere
       differences.push({
         mart,
         key: '(order)',
+        keyCells: {},
         column: `row ${first + 1}`,
         expected: expectedOrder[first]!,
         actual: actualOrder[first] ?? '(none)',

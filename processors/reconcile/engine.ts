@@ -25,15 +25,26 @@ import {
   stagingSql,
 } from './staging-sql.js';
 
-export interface RecomputeOptions {
-  /** The folder of exports (recursively), as `tillstream run --input` reads it. */
-  readonly inputDir: string;
+/** The export files a recomputation reads: a folder (as `tillstream run --input` reads it), or a list. */
+export type RecomputeSource =
+  | {
+      /** The folder of exports (recursively), in arrival order by modified time, then path. */ readonly inputDir: string;
+    }
+  | {
+      /**
+       * The files in arrival order (`arrival` 0, 1, …); `modifiedMs` is each file's arrival
+       * instant, which the future-timestamp and orphan-grace rules measure from.
+       */
+      readonly files: readonly InputFile[];
+    };
+
+export type RecomputeOptions = RecomputeSource & {
   /** Snapshot date `YYYY-MM-DD`: the marts cover the orders whose local date is on or before it. */
   readonly asOf: string;
   readonly settings: StagingSettings;
   /** Mart windows and thresholds. @default the contract's */
   readonly windows?: Partial<MartWindows>;
-}
+};
 
 /** A mart as CSV cells: the header, and each row's cells (unquoted; null as '') in key order. */
 export interface MartTable {
@@ -67,42 +78,73 @@ export interface Recomputation {
 const MAX_HEADER_COLUMNS = 512;
 const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
 
-/**
- * Every mart for `asOf`, recomputed from the CSV files under `inputDir`.
- *
- * @example
- * const { marts } = await recomputeMarts({ inputDir: './exports', asOf: '2023-03-19', settings });
- * console.log(marts.loyalty_impact.rows); // [['guest', '', '105', …], ['member', …], ['non_member', …]]
- */
-export async function recomputeMarts(options: RecomputeOptions): Promise<Recomputation> {
-  if (!DATE_PATTERN.test(options.asOf) || Number.isNaN(Date.parse(`${options.asOf}T00:00:00Z`))) {
-    throw new ReconcileError(
-      `as_of must be a YYYY-MM-DD date (given ${JSON.stringify(options.asOf)})`,
-      'asOf',
-    );
+function checkAsOf(asOf: string): void {
+  if (!DATE_PATTERN.test(asOf) || Number.isNaN(Date.parse(`${asOf}T00:00:00Z`))) {
+    throw new ReconcileError(`as_of must be a YYYY-MM-DD date (given ${JSON.stringify(asOf)})`, 'asOf');
   }
-  const windows = { ...defaultMartWindows, ...options.windows };
-  const files = await listInputFiles(options.inputDir);
-  const instance = await DuckDBInstance.create(':memory:');
-  const connection = await DuckDBConnection.create(instance);
-  try {
-    await run(connection, rawTablesSql + fieldMacrosSql + formatMacrosSql, 'setup');
-    const skippedFiles: SkippedFile[] = [];
-    for (const file of files) {
-      const skipped = await loadFile(connection, file);
-      if (skipped !== null) skippedFiles.push({ path: file.path, reason: skipped });
+}
+
+/**
+ * The staged input in DuckDB: every file loaded, validated and deduplicated into orders once, so
+ * that the marts of an as_of and the aggregates items are all derived from the same staging.
+ * Close it when done (it holds an in-memory database).
+ */
+export class StagedInput {
+  private closed = false;
+
+  private constructor(
+    /** The DuckDB connection holding the staged tables (`orders`, `order_categories`, …). */
+    readonly connection: DuckDBConnection,
+    private readonly instance: DuckDBInstance,
+    private readonly files: number,
+    private readonly skippedFiles: readonly SkippedFile[],
+  ) {}
+
+  /**
+   * Loads and stages the source's files.
+   *
+   * @example
+   * const staged = await StagedInput.open({ files }, settings);
+   * try { const marts = await staged.marts('2023-03-19'); } finally { staged.close(); }
+   */
+  static async open(source: RecomputeSource, settings: StagingSettings): Promise<StagedInput> {
+    const files = 'files' in source ? [...source.files] : await listInputFiles(source.inputDir);
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await DuckDBConnection.create(instance);
+    try {
+      await run(connection, rawTablesSql + fieldMacrosSql + formatMacrosSql, 'setup');
+      const skippedFiles: SkippedFile[] = [];
+      for (const file of files) {
+        const skipped = await loadFile(connection, file);
+        if (skipped !== null) skippedFiles.push({ path: file.path, reason: skipped });
+      }
+      await run(connection, stagingSql(settings), 'staging');
+      return new StagedInput(connection, instance, files.length, skippedFiles);
+    } catch (error) {
+      connection.closeSync();
+      instance.closeSync();
+      throw error;
     }
-    await run(connection, stagingSql(options.settings), 'staging');
-    await run(connection, snapshotOrdersSql(options.asOf), 'snapshot');
-    const queries = martQueries(options.asOf, windows);
+  }
+
+  /** Every mart for `asOf`, as CSV cells in key order. */
+  async marts(asOf: string, windows?: Partial<MartWindows>): Promise<Record<ReconcileMart, MartTable>> {
+    checkAsOf(asOf);
+    const queries = martQueries(asOf, { ...defaultMartWindows, ...windows });
+    await run(this.connection, snapshotOrdersSql(asOf), 'snapshot');
     const marts = {} as Record<ReconcileMart, MartTable>;
     for (const name of Object.values(ReconcileMart)) {
-      const reader = await read(connection, queries[name], name);
+      const reader = await read(this.connection, queries[name], name);
       const rows = reader.getRowsJS().map((row) => row.map((cell) => (cell === null ? '' : String(cell))));
       marts[name] = { name, ...martLayouts[name], rows };
     }
+    return marts;
+  }
+
+  /** What was read: per kind and outcome, the number of rows; the orders; the files skipped. */
+  async summary(): Promise<RecomputeSummary> {
     const outcomes = await read(
-      connection,
+      this.connection,
       'SELECT kind, outcome, count(*) FROM row_outcomes GROUP BY ALL ORDER BY ALL',
       'summary',
     );
@@ -113,12 +155,45 @@ export async function recomputeMarts(options: RecomputeOptions): Promise<Recompu
       rowOutcomes[String(kind)] = byOutcome;
     }
     const orders = Number(
-      (await read(connection, 'SELECT count(*) FROM orders', 'summary')).getRowsJS()[0]?.[0],
+      (await read(this.connection, 'SELECT count(*) FROM orders', 'summary')).getRowsJS()[0]?.[0],
     );
-    return { marts, summary: { files: files.length, skippedFiles, rowOutcomes, orders } };
+    return { files: this.files, skippedFiles: this.skippedFiles, rowOutcomes, orders };
+  }
+
+  /** Runs statements on the staged database (a failure names `step`). */
+  async run(sql: string, step: string): Promise<void> {
+    await run(this.connection, sql, step);
+  }
+
+  /** Runs a query on the staged database (a failure names `step`). */
+  async read(sql: string, step: string) {
+    return read(this.connection, sql, step);
+  }
+
+  /** Frees the database. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+/**
+ * Every mart for `asOf`, recomputed from the CSV files under `inputDir` (or the `files` given).
+ *
+ * @example
+ * const { marts } = await recomputeMarts({ inputDir: './exports', asOf: '2023-03-19', settings });
+ * console.log(marts.loyalty_impact.rows); // [['guest', '', '105', …], ['member', …], ['non_member', …]]
+ */
+export async function recomputeMarts(options: RecomputeOptions): Promise<Recomputation> {
+  checkAsOf(options.asOf);
+  const staged = await StagedInput.open(options, options.settings);
+  try {
+    const marts = await staged.marts(options.asOf, options.windows);
+    return { marts, summary: await staged.summary() };
   } finally {
-    connection.closeSync();
-    instance.closeSync();
+    staged.close();
   }
 }
 

@@ -341,6 +341,40 @@ describe('recomputeMarts', () => {
   });
 });
 
+describe('recomputeMarts over a list of files', () => {
+  it('takes the list as the arrival order, and its instants as the arrival instants', async () => {
+    // Prepare: the raw layer's copies have meaningless modified times; the list says 'b' arrived first.
+    const folder = await mkdtemp(path.join(tmpdir(), 'reconcile-list-'));
+    try {
+      const arrivedMs = Date.parse('2023-03-10T13:00:00Z');
+      const write = async (name: string, price: string, created: string) => {
+        const file = path.join(folder, name);
+        await writeFile(
+          file,
+          `${ITEMS_HEADER}\n${line('O1', 'A', 'L1', created, '', 'FALSE', 'X', price, '1')}\n${line('O2', 'A', 'L1', '2023-03-10T12:00:00Z', '', 'FALSE', 'X', '1.00', '1')}\n`,
+        );
+        return file;
+      };
+      const a = await write('a.csv', '1.00', '2023-03-10T12:00:00Z');
+      // Two days after its arrival instant: a future timestamp in 'b'.
+      const b = await write('b.csv', '2.00', '2023-03-12T14:00:00Z');
+      const files = [
+        { path: 'b.csv', absolutePath: b, modifiedMs: arrivedMs, arrival: 0 },
+        { path: 'a.csv', absolutePath: a, modifiedMs: arrivedMs + 1000, arrival: 1 },
+      ];
+
+      // Act
+      const { marts, summary } = await recomputeMarts({ files, asOf: '2023-03-15', settings });
+
+      // Assess: 'b' claims O2 first, so 'a''s O2 is the duplicate; b's O1 is a future timestamp.
+      expect(summary.rowOutcomes.order_items).toEqual({ accepted: 2, duplicate: 1, future_timestamp: 1 });
+      expect(marts.loyalty_impact.rows[0]).toEqual(['guest', '', '2', '2.00', '1.00', '', '', '', '']);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('recogniseHeader', () => {
   it('recognises kinds by their columns, in any case and order', () => {
     expect(
@@ -386,12 +420,27 @@ describe('compareMart', () => {
       {
         mart: 'discount_before_after',
         key: 'L1',
+        keyCells: { location_id: 'L1' },
         column: 'revenue_per_day_after',
         expected: '7.75',
         actual: '7.76',
       },
-      { mart: 'discount_before_after', key: 'L2', column: '(row)', expected: 'L2,,,,,', actual: '(missing)' },
-      { mart: 'discount_before_after', key: 'L3', column: '(row)', expected: '(missing)', actual: 'L3,,,,,' },
+      {
+        mart: 'discount_before_after',
+        key: 'L2',
+        keyCells: { location_id: 'L2' },
+        column: '(row)',
+        expected: 'L2,,,,,',
+        actual: '(missing)',
+      },
+      {
+        mart: 'discount_before_after',
+        key: 'L3',
+        keyCells: { location_id: 'L3' },
+        column: '(row)',
+        expected: '(missing)',
+        actual: 'L3,,,,,',
+      },
     ]);
   });
 
@@ -399,7 +448,14 @@ describe('compareMart', () => {
     const expected = parseMartCsv('discount_before_after', `${csv}L1,,,,,\nL2,,,,,\n`);
     const actual = parseMartCsv('discount_before_after', `${csv}L2,,,,,\nL1,,,,,\n`);
     expect(compareMart(expected, actual)).toEqual([
-      { mart: 'discount_before_after', key: '(order)', column: 'row 1', expected: 'L1', actual: 'L2' },
+      {
+        mart: 'discount_before_after',
+        key: '(order)',
+        keyCells: {},
+        column: 'row 1',
+        expected: 'L1',
+        actual: 'L2',
+      },
     ]);
   });
 });
