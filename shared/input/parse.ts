@@ -180,7 +180,11 @@ export class ExportParse implements AsyncIterable<ParsedBatch> {
   /** The validator for the header `cells`, or `null` after recording why the file is rejected. */
   #readHeader(cells: string[], maybeBadBytes: boolean): RowValidator | null {
     this.#headerLine = joinCsvRecord(cells);
-    if (maybeBadBytes && badEncodingColumn(cells, cells) !== null) {
+    const undecodable = maybeBadBytes && badEncodingColumn(cells, cells) !== null;
+    // An export saved in another encoding (UTF-16, with or without BOM) still shows its header once
+    // undecodable bytes and NULs are dropped: that is `bad_encoding`. A header that does not (a
+    // workbook, an image) is no export at all: `unknown_file_kind` below, reported and skipped.
+    if ((undecodable || cells.some((cell) => cell.includes('\u0000'))) && readsAsExport(cells)) {
       this.#fileRejection = this.#wholeFile(
         Reason.BadEncoding,
         null,
@@ -307,6 +311,15 @@ class RecordSplitter {
     }
     return { rows: rows ?? [], malformed, consumed: position };
   }
+}
+
+/** Whether a header names a known export once undecodable bytes and NULs are dropped. */
+function readsAsExport(cells: readonly string[]): boolean {
+  // Undecodable bytes (U+FFFD) and NULs are what other encodings leave in a UTF-8 reading.
+  const match = matchHeader(
+    cells.map((cell) => cell.replaceAll(REPLACEMENT_CHARACTER, '').replaceAll('\u0000', '')),
+  );
+  return match.ok || match.kind !== null;
 }
 
 function malformedEntry(fields: readonly string[], origin: RowOrigin): ParsedEntry {

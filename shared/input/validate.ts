@@ -4,7 +4,8 @@
  *
  * Order of checks, one reason per row: the field count (`malformed_row`), then undecodable bytes
  * (`bad_encoding`), then the test-app exclusion (a test row is never reported as an error, however
- * broken), then each column in the contract's order; the first failure is the row's reason.
+ * broken), then the length of the fields that are streamed or stored (`field_too_long`), then each
+ * column in the contract's order; the first failure is the row's reason.
  */
 import { isValidTimeZone } from '../../aggregates/time.js';
 import { FileKind, type RowOrigin } from '../schemas/input.js';
@@ -49,6 +50,46 @@ type KindValidator = (fields: readonly string[], origin: RowOrigin) => ParsedEnt
 /** Decoded text of invalid UTF-8 (the decoder's replacement character). */
 const REPLACEMENT_CHARACTER = '\uFFFD';
 const UNCATEGORIZED = 'Uncategorized';
+
+/**
+ * Longest id (RESTAURANT_ID, ORDER_ID, USER_ID, LINEITEM_ID), in UTF-16 code units: ids are parts
+ * of DynamoDB keys, and a sort key holds at most 1,024 bytes (a code unit is at most 3 UTF-8 bytes).
+ */
+export const MAX_ID_LENGTH = 256;
+/**
+ * Longest streamed or stored name (category, option group and name, location and holiday names):
+ * one row must never push an order event past Kinesis's 1 MiB record or an item past DynamoDB's
+ * 400 KB, which would stop every later poll at the same file.
+ */
+export const MAX_NAME_LENGTH = 1_000;
+
+/** A column whose value has a length bound. */
+interface BoundedColumn {
+  readonly at: number;
+  readonly label: string;
+  readonly max: number;
+}
+
+/** A `field_too_long` rejection for the first bounded column over its bound, or `null`. */
+function tooLong(
+  origin: RowOrigin,
+  fields: readonly string[],
+  bounded: readonly BoundedColumn[],
+): RejectedEntry | null {
+  for (const { at, label, max } of bounded) {
+    const length = at >= 0 ? fields[at]!.length : 0;
+    if (length > max) {
+      return rejected(
+        origin,
+        fields,
+        label,
+        ReasonCode.FieldTooLong,
+        `${label} is ${length} characters long, more than ${max}`,
+      );
+    }
+  }
+  return null;
+}
 
 function rejected(
   origin: RowOrigin,
@@ -193,10 +234,19 @@ function lineItemValidator(layout: ColumnLayout, context: ValidationContext): Ki
   const itemName = column(layout, 'ITEM_NAME');
   const price = column(layout, 'ITEM_PRICE');
   const quantityColumn = column(layout, 'ITEM_QUANTITY');
+  const bounded: BoundedColumn[] = [
+    { ...restaurant, max: MAX_ID_LENGTH },
+    { ...order, max: MAX_ID_LENGTH },
+    { ...user, max: MAX_ID_LENGTH },
+    { ...lineItem, max: MAX_ID_LENGTH },
+    { ...category, max: MAX_NAME_LENGTH },
+  ];
 
   return (fields, origin) => {
     const appName = fields[app.at]!;
     if (isTestApp(appName)) return { kind: EntryKind.Excluded, origin, reason: 'test_app', appName };
+    const overLong = tooLong(origin, fields, bounded);
+    if (overLong !== null) return overLong;
 
     const restaurantId = fields[restaurant.at]!;
     if (restaurantId === '') return missing(origin, fields, restaurant.label);
@@ -300,8 +350,16 @@ function optionValidator(layout: ColumnLayout, context: ValidationContext): Kind
   const name = column(layout, 'OPTION_NAME');
   const price = column(layout, 'OPTION_PRICE');
   const quantityColumn = column(layout, 'OPTION_QUANTITY');
+  const bounded: BoundedColumn[] = [
+    { ...order, max: MAX_ID_LENGTH },
+    { ...lineItem, max: MAX_ID_LENGTH },
+    { ...group, max: MAX_NAME_LENGTH },
+    { ...name, max: MAX_NAME_LENGTH },
+  ];
 
   return (fields, origin) => {
+    const overLong = tooLong(origin, fields, bounded);
+    if (overLong !== null) return overLong;
     const orderId = fields[order.at]!;
     if (orderId === '') return missing(origin, fields, order.label);
     const lineItemId = fields[lineItem.at]!;
@@ -334,7 +392,10 @@ function calendarValidator(layout: ColumnLayout): KindValidator {
   const dateKey = column(layout, 'DATE_KEY');
   const holiday = column(layout, 'IS_HOLIDAY');
   const holidayName = column(layout, 'HOLIDAY_NAME');
+  const bounded: BoundedColumn[] = [{ ...holidayName, max: MAX_NAME_LENGTH }];
   return (fields, origin) => {
+    const overLong = tooLong(origin, fields, bounded);
+    if (overLong !== null) return overLong;
     const keyText = fields[dateKey.at]!;
     if (isBlank(keyText)) return missing(origin, fields, dateKey.label);
     const date = parseDayMonthYear(keyText);
@@ -371,7 +432,13 @@ function locationValidator(layout: ColumnLayout): KindValidator {
   const restaurant = column(layout, 'RESTAURANT_ID');
   const name = column(layout, 'NAME');
   const zone = column(layout, 'TIMEZONE');
+  const bounded: BoundedColumn[] = [
+    { ...restaurant, max: MAX_ID_LENGTH },
+    { ...name, max: MAX_NAME_LENGTH },
+  ];
   return (fields, origin) => {
+    const overLong = tooLong(origin, fields, bounded);
+    if (overLong !== null) return overLong;
     const restaurantId = fields[restaurant.at]!;
     if (restaurantId === '') return missing(origin, fields, restaurant.label);
     const zoneText = fields[zone.at]!;

@@ -21,6 +21,8 @@ export const ReasonCode = {
   UnknownFileKind: 'unknown_file_kind',
   EmptyFile: 'empty_file',
   UnknownTimeZone: 'unknown_time_zone',
+  /** A field longer than the product can stream or store (an id over 256 characters, a name over 1,000). */
+  FieldTooLong: 'field_too_long',
 } as const;
 export type ReasonCode = (typeof ReasonCode)[keyof typeof ReasonCode];
 
