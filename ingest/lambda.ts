@@ -13,6 +13,7 @@ import { IngestError } from './errors.js';
 import { runPollCycle } from './poll.js';
 import { sourceFor } from './sources.js';
 import { PollerState } from './state.js';
+import { checkMissingUploads } from './status/uploads.js';
 
 /** What the function returns (and logs): per-file outcomes and totals. */
 export interface PollLambdaResult {
@@ -99,7 +100,19 @@ export async function handler(): Promise<PollLambdaResult> {
     MetricUnit.Count,
     summary.reports.reduce((sum, report) => sum + report.rowsQuarantined, 0),
   );
+  // A poll that throws publishes nothing here: the poller-errors alarm covers it.
+  const uploads = await checkMissingUploads(clients.doc, names, settings, Date.now());
+  metrics.addMetric(MetricName.MissingUploads, MetricUnit.Count, uploads.missing.length);
+  if (uploads.missing.length > 0) {
+    logger.warn('missing uploads', {
+      missing: uploads.missing.map((gap) => ({
+        locationId: gap.locationId,
+        localDate: gap.localDate,
+        dueAt: new Date(gap.dueAtMs).toISOString(),
+      })),
+    });
+  }
   metrics.publishStoredMetrics();
-  logger.info('poll cycle done', { ...summary });
+  logger.info('poll cycle done', { ...summary, missingUploads: uploads.missing.length });
   return summary;
 }

@@ -1,6 +1,6 @@
 /**
  * Ops monitoring: the alarms (shard lag, processor error rate, poison batches, quarantine growth,
- * a missed nightly snapshot, poller failures), their SNS topic, and one CloudWatch dashboard.
+ * a missed nightly snapshot, poller failures, missing uploads), their SNS topic, and one CloudWatch dashboard.
  */
 import { Aws, Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -30,6 +30,7 @@ export interface PipelineAlarms {
   readonly quarantineGrowth: cloudwatch.Alarm;
   readonly missedSnapshot: cloudwatch.Alarm;
   readonly pollerErrors: cloudwatch.Alarm;
+  readonly missingUploads: cloudwatch.Alarm;
 }
 
 /** `PutRequests` of a bucket's request-metrics filter: one per object written. */
@@ -90,6 +91,13 @@ export class PipelineMonitoring extends Construct {
     });
     const failedBatchObjects = objectsWritten(storage.failedBatchesBucket, Duration.minutes(5));
     const quarantineObjects = objectsWritten(storage.quarantineBucket, Duration.hours(1));
+    const missingUploads = new cloudwatch.Metric({
+      namespace: metricsNamespace(props.environmentName),
+      metricName: MetricName.MissingUploads,
+      dimensionsMap: { service: ServiceName.Poller },
+      statistic: cloudwatch.Stats.MAXIMUM,
+      period: Duration.hours(1),
+    });
     const snapshotsWritten = new cloudwatch.Metric({
       namespace: metricsNamespace(props.environmentName),
       metricName: MetricName.SnapshotsWritten,
@@ -146,6 +154,15 @@ export class PipelineMonitoring extends Construct {
           evaluationPeriods: 2,
           treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
         }),
+      // Each poll publishes the overdue count; no datapoint means no poll, which pollerErrors watches.
+      missingUploads: missingUploads.createAlarm(this, 'MissingUploadsAlarm', {
+        alarmDescription:
+          "A location's export for a local date has not arrived by its due time (`tillstream --aws status` lists them; `tillstream --aws closure add` marks a closed day).",
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
     };
     const notify = new actions.SnsAction(this.topic);
     for (const alarm of Object.values(this.alarms)) {
@@ -214,7 +231,12 @@ export class PipelineMonitoring extends Construct {
           functions.poller.metricDuration({ statistic: cloudwatch.Stats.MAXIMUM }),
           functions.compaction.metricDuration({ statistic: cloudwatch.Stats.MAXIMUM }),
         ],
-        right: [snapshotsWritten, functions.poller.metricErrors(), functions.compaction.metricErrors()],
+        right: [
+          snapshotsWritten,
+          missingUploads,
+          functions.poller.metricErrors(),
+          functions.compaction.metricErrors(),
+        ],
         width: 12,
       }),
     );

@@ -28,6 +28,8 @@ export const MetricName = {
   RecordsProcessed: 'RecordsProcessed',
   /** Shard processor: 1 when an invocation reported a batch item failure (to be retried). */
   BatchesFailed: 'BatchesFailed',
+  /** Poller: location × local date uploads overdue after the cycle (closed days excluded); the alarm fires at ≥ 1. */
+  MissingUploads: 'MissingUploads',
 } as const;
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];
 

@@ -277,9 +277,17 @@ describe.each([
     });
   });
 
-  it('alarms on shard lag, processor error rate, poison batches, quarantine growth, a missed snapshot', () => {
+  it('alarms on shard lag, processor error rate, poison batches, quarantine growth, a missed snapshot, missing uploads', () => {
     // Assess
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: metricsNamespace(environment),
+      MetricName: MetricName.MissingUploads,
+      Dimensions: [{ Name: 'service', Value: ServiceName.Poller }],
+      Statistic: 'Maximum',
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+    });
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/Kinesis',

@@ -1,0 +1,149 @@
+import { describe, expect, it } from 'vitest';
+import { closureFrom } from '../../../processors/status/cli.js';
+import {
+  formatStatus,
+  type StatusFacts,
+  statusReport,
+  TableCount,
+} from '../../../processors/status/report.js';
+import { CliError } from '../../../shared/cli/errors.js';
+
+const healthy: StatusFacts = {
+  generatedAt: '2024-06-20T16:00:00.000Z',
+  target: 'local',
+  poll: { lastPollAt: '2024-06-20T15:59:00.000Z', lastPollFiles: 2, lastPollErrors: [], filesWaiting: [] },
+  rows: {
+    pendingOptions: 1,
+    oldestPendingSince: '2024-06-20T15:00:00.000Z',
+    quarantineSince: '2024-06-13',
+    quarantinedRows: 0,
+    quarantinedByReason: {},
+    quarantineFiles: [],
+  },
+  shards: [
+    {
+      shardId: 'shardId-000',
+      lagMs: 0,
+      checkpoint: '4960',
+      checkpointAt: null,
+      updatedAt: null,
+      done: false,
+    },
+    {
+      shardId: 'shardId-001',
+      lagMs: null,
+      checkpoint: null,
+      checkpointAt: null,
+      updatedAt: null,
+      done: true,
+    },
+  ],
+  maxShardLagMs: 60_000,
+  poisonRecords: 0,
+  snapshot: {
+    expectedDate: '2024-06-19',
+    latestDate: '2024-06-19',
+    runId: 'r1',
+    codeVersion: 'test',
+    files: 12,
+    rowCounts: { customer_metrics: 10 },
+  },
+  uploads: {
+    dueLocalTime: '10:00',
+    dueDaysAfter: 1,
+    lookbackDays: 7,
+    locationsChecked: 2,
+    missing: [],
+    closures: [],
+  },
+  tables: [{ table: 'tillstream-state', items: 10, countedBy: TableCount.Scan, capped: false }],
+};
+
+describe('status report', () => {
+  it('is healthy with nothing to attend to (pending options and done shards are normal)', () => {
+    // Act
+    const report = statusReport(healthy);
+    // Assess
+    expect(report.attention).toEqual([]);
+    expect(report.healthy).toBe(true);
+    expect(formatStatus(report)).toContain(': OK');
+  });
+
+  it('lists one attention item per problem', () => {
+    // Prepare
+    const facts: StatusFacts = {
+      ...healthy,
+      poll: {
+        ...healthy.poll,
+        lastPollErrors: [{ path: 'a.csv', message: 'timeout' }],
+        filesWaiting: [{ path: 'b.csv', arrivedAt: healthy.generatedAt }],
+      },
+      rows: {
+        ...healthy.rows,
+        quarantinedRows: 3,
+        quarantinedByReason: { bad_number: 1, missing_field: 2 },
+        quarantineFiles: [{ path: 'c.csv', rows: 3 }],
+      },
+      shards: [{ ...healthy.shards[0]!, lagMs: 60_001 }],
+      poisonRecords: 2,
+      snapshot: { ...healthy.snapshot, latestDate: '2024-06-18' },
+      uploads: {
+        ...healthy.uploads,
+        missing: [{ locationId: 'ny01', localDate: '2024-06-18', dueAt: '2024-06-19T14:00:00.000Z' }],
+      },
+    };
+    // Act
+    const report = statusReport(facts);
+    // Assess
+    expect(report.healthy).toBe(false);
+    expect(report.attention).toEqual([
+      'last poll could not read a.csv: timeout',
+      '1 file(s) landed but not finished (next poll resumes them): b.csv',
+      '3 row(s) quarantined in files since 2024-06-13 (bad_number 1, missing_field 2)',
+      'shard shardId-000 is 60001 ms behind (max 60000)',
+      '2 poison record(s) set aside by the processors',
+      'no snapshot for 2024-06-19 (latest: 2024-06-18)',
+      'missing upload: location ny01, 2024-06-18 (due 2024-06-19T14:00:00.000Z)',
+    ]);
+    const text = formatStatus(report);
+    expect(text).toContain('ATTENTION (7)');
+    expect(text).toContain('ny01');
+  });
+
+  it('needs attention before the first poll and the first processed shard', () => {
+    // Act
+    const report = statusReport({
+      ...healthy,
+      poll: { ...healthy.poll, lastPollAt: null, lastPollFiles: null },
+      shards: [],
+      snapshot: { ...healthy.snapshot, latestDate: null },
+    });
+    // Assess
+    expect(report.attention).toEqual([
+      'no poll has run yet',
+      'no shard has been processed yet',
+      'no snapshot for 2024-06-19 (latest: none)',
+    ]);
+  });
+});
+
+describe('closureFrom', () => {
+  it('makes a one-day closure by default and a range with --to', () => {
+    expect(closureFrom('ny01', '2024-12-25', {}, 0)).toEqual({
+      locationId: 'ny01',
+      from: '2024-12-25',
+      to: '2024-12-25',
+      createdAt: '1970-01-01T00:00:00.000Z',
+    });
+    expect(closureFrom('ALL', '2024-12-24', { to: '2024-12-26', note: 'holidays' }, 0)).toMatchObject({
+      to: '2024-12-26',
+      note: 'holidays',
+    });
+  });
+
+  it('refuses bad dates and reversed ranges', () => {
+    expect(() => closureFrom('ny01', '2024-02-30', {}, 0)).toThrow(CliError);
+    expect(() => closureFrom('ny01', '2024-12-25', { to: '2024-12-24' }, 0)).toThrow(CliError);
+    expect(() => closureFrom('', '2024-12-25', {}, 0)).toThrow(CliError);
+  });
+});
