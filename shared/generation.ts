@@ -1,0 +1,183 @@
+/**
+ * Table generations (`tillstream rebuild`): the aggregates, ledger and state tables of generation
+ * N are `<name>-gN` (generation 0 keeps today's names, so existing stacks keep working). A pointer
+ * item in the generation-0 state table, the control table, names the live generation; every reader
+ * and writer resolves it once when it opens (`resolveLiveNames`), so a rebuild fills generation N+1
+ * out of sight and readers switch to it only when the pointer flips, never to a half-built table.
+ * The control table also holds the poller lease that a rebuild or a backfill takes so that no other
+ * poll cycle writes the ledger at the same time (the ledger's single-writer invariant).
+ */
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { ResourceNames } from './resources.js';
+
+/** Keys of the control items in the generation-0 state table. */
+export const ControlKey = {
+  Generation: { pk: 'control#generation', sk: 'live' },
+  PollerLease: { pk: 'control#lease', sk: 'poller' },
+} as const;
+
+/** The pointer could not move: another rebuild flipped it first, or it names another generation. */
+export class GenerationConflictError extends Error {
+  override name = 'GenerationConflictError';
+  constructor(
+    readonly expected: number,
+    readonly target: number,
+    options?: ErrorOptions,
+  ) {
+    super(`the live generation is no longer ${expected}: generation ${target} was not made live`, options);
+  }
+}
+
+/** Another process holds the poller lease. */
+export class LeaseHeldError extends Error {
+  override name = 'LeaseHeldError';
+  constructor(
+    readonly holder: string,
+    readonly expiresAtMs: number,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `the poller lease is held by ${holder} until ${new Date(expiresAtMs).toISOString()}; wait for it or let it expire`,
+      options,
+    );
+  }
+}
+
+/**
+ * The names of generation `generation`: its aggregates, ledger and state tables carry the `-gN`
+ * suffix; the stream and the buckets are shared by every generation.
+ *
+ * @example
+ * generationNames(resourceNames(settings), 2).aggregatesTable; // 'tillstream-aggregates-g2'
+ */
+export function generationNames(base: ResourceNames, generation: number): ResourceNames {
+  if (!Number.isInteger(generation) || generation < 0) {
+    throw new RangeError(`a generation is a whole number ≥ 0 (given ${generation})`);
+  }
+  if (generation === 0) return base;
+  const suffix = `-g${generation}`;
+  return {
+    ...base,
+    aggregatesTable: `${base.aggregatesTable}${suffix}`,
+    ledgerTable: `${base.ledgerTable}${suffix}`,
+    stateTable: `${base.stateTable}${suffix}`,
+  };
+}
+
+/** The live generation (0 when no rebuild ever flipped the pointer). */
+export async function readLiveGeneration(doc: DynamoDBDocumentClient, base: ResourceNames): Promise<number> {
+  const response = await doc.send(
+    new GetCommand({ TableName: base.stateTable, Key: ControlKey.Generation, ConsistentRead: true }),
+  );
+  const live = response.Item?.['live'];
+  return typeof live === 'number' ? live : 0;
+}
+
+/**
+ * The names every command and handler should use: those of the live generation. One consistent
+ * GetItem; call it when a context opens, not per request.
+ *
+ * @example
+ * const names = await resolveLiveNames(clients.doc, resourceNames(settings, process.env));
+ */
+export async function resolveLiveNames(
+  doc: DynamoDBDocumentClient,
+  base: ResourceNames,
+): Promise<ResourceNames> {
+  return generationNames(base, await readLiveGeneration(doc, base));
+}
+
+/**
+ * Makes `target` the live generation, atomically and only if `expected` is still live (a
+ * conditional put: two rebuilds cannot both win).
+ *
+ * @throws GenerationConflictError when the pointer moved since `expected` was read.
+ */
+export async function flipLiveGeneration(
+  doc: DynamoDBDocumentClient,
+  base: ResourceNames,
+  expected: number,
+  target: number,
+  nowMs: number,
+): Promise<void> {
+  try {
+    await doc.send(
+      new PutCommand({
+        TableName: base.stateTable,
+        Item: { ...ControlKey.Generation, live: target, previous: expected, flippedAt: nowMs },
+        ConditionExpression:
+          expected === 0 ? 'attribute_not_exists(pk) OR live = :expected' : 'live = :expected',
+        ExpressionAttributeValues: { ':expected': expected },
+      }),
+    );
+  } catch (error) {
+    if ((error as Error).name === 'ConditionalCheckFailedException') {
+      throw new GenerationConflictError(expected, target, { cause: error });
+    }
+    throw error;
+  }
+}
+
+/** A held lease: renew it before it expires, release it when done. */
+export interface PollerLease {
+  readonly holder: string;
+  renew(nowMs: number): Promise<void>;
+  release(): Promise<void>;
+}
+
+/**
+ * Takes the poller lease for `durationMs` (renewable), unless another holder's lease is still
+ * running. An expired lease is taken over: a crashed holder never blocks the poller for good.
+ *
+ * @throws LeaseHeldError when another holder's lease has not expired.
+ */
+export async function acquirePollerLease(
+  doc: DynamoDBDocumentClient,
+  base: ResourceNames,
+  holder: string,
+  nowMs: number,
+  durationMs: number,
+): Promise<PollerLease> {
+  const put = async (at: number): Promise<void> => {
+    try {
+      await doc.send(
+        new PutCommand({
+          TableName: base.stateTable,
+          Item: { ...ControlKey.PollerLease, holder, expiresAtMs: at + durationMs },
+          ConditionExpression: 'attribute_not_exists(pk) OR holder = :holder OR expiresAtMs < :now',
+          ExpressionAttributeValues: { ':holder': holder, ':now': at },
+        }),
+      );
+    } catch (error) {
+      if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+      const current = await doc.send(
+        new GetCommand({ TableName: base.stateTable, Key: ControlKey.PollerLease, ConsistentRead: true }),
+      );
+      throw new LeaseHeldError(
+        String(current.Item?.['holder'] ?? 'unknown'),
+        Number(current.Item?.['expiresAtMs'] ?? at),
+        { cause: error },
+      );
+    }
+  };
+  await put(nowMs);
+  return {
+    holder,
+    renew: put,
+    async release() {
+      await doc
+        .send(
+          new DeleteCommand({
+            TableName: base.stateTable,
+            Key: ControlKey.PollerLease,
+            ConditionExpression: 'holder = :holder',
+            ExpressionAttributeValues: { ':holder': holder },
+          }),
+        )
+        .catch((error: unknown) => {
+          // Taken over after it expired: it is not ours to delete any more.
+          if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+        });
+    },
+  };
+}
