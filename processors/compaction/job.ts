@@ -20,7 +20,13 @@ import { PollerState } from '../../ingest/state.js';
 import type { ResourceNames } from '../../shared/resources.js';
 import { DynamoShardStore } from '../shard/dynamo-store.js';
 import { writeBackProfiles } from './profiles.js';
-import { readManifest, type SnapshotCheckpoint, type SnapshotManifest, writeSnapshot } from './snapshot.js';
+import {
+  type CompactionHook,
+  readManifest,
+  type SnapshotCheckpoint,
+  type SnapshotManifest,
+  writeSnapshot,
+} from './snapshot.js';
 
 export interface CompactionClients {
   readonly doc: DynamoDBDocumentClient;
@@ -42,6 +48,8 @@ export interface CompactionOptions {
   readonly writeBackProfiles?: boolean;
   /** Called with the number of items read so far during the scan. */
   readonly onScanProgress?: (itemsRead: number) => void;
+  /** Fault-injection seam: called after each step of the snapshot write and profile write-back. */
+  readonly onStep?: CompactionHook;
 }
 
 export interface CompactionResult {
@@ -182,6 +190,7 @@ export async function runCompaction(
     marts,
     checkpoints,
     codeVersion: options.codeVersion,
+    ...(options.onStep ? { onStep: options.onStep } : {}),
   });
   const written = performance.now();
   log(`published snapshot ${options.asOf} run ${manifest.runId} in ${Math.round(written - computed)} ms`);
@@ -192,6 +201,7 @@ export async function runCompaction(
       marts.customer_metrics,
       options.asOf,
       profiles,
+      options.onStep ? { onStep: options.onStep } : {},
     );
     log(
       `customer profiles: ${profileResult.written} written, ${profileResult.unchanged} unchanged, ` +

@@ -12,6 +12,7 @@ import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { customerProfileKey } from '../../aggregates/keys.js';
 import { type CustomerMetricsRow, type Mart, roundCents } from '../../aggregates/marts/index.js';
 import type { ResourceNames } from '../../shared/resources.js';
+import { type CompactionHook, CompactionStep } from './snapshot.js';
 
 /** Width of the CLV sort key: cents up to 10^15 − 1. */
 const CLV_RANK_WIDTH = 15;
@@ -82,6 +83,13 @@ export interface WriteBackResult {
   readonly newer: number;
 }
 
+export interface WriteBackOptions {
+  /** Puts in flight at once. @default 16 */
+  readonly concurrency?: number;
+  /** Fault-injection seam: called after each profile written. */
+  readonly onStep?: CompactionHook;
+}
+
 /**
  * Writes the changed profiles of a snapshot.
  *
@@ -93,8 +101,9 @@ export async function writeBackProfiles(
   customerMetrics: Mart<CustomerMetricsRow>,
   asOf: string,
   existing: ReadonlyMap<string, Readonly<Record<string, unknown>>>,
-  concurrency = 16,
+  options: WriteBackOptions = {},
 ): Promise<WriteBackResult> {
+  const concurrency = options.concurrency ?? 16;
   let written = 0;
   let unchanged = 0;
   let newer = 0;
@@ -133,7 +142,9 @@ export async function writeBackProfiles(
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
         newer++;
+        continue;
       }
+      await options.onStep?.(CompactionStep.ProfileWritten, row.customerId);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));

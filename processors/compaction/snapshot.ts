@@ -84,6 +84,27 @@ function checkDate(snapshotDate: string): void {
   }
 }
 
+/**
+ * The points of a compaction's write where the fault hook may simulate a crash (the compaction's
+ * crash windows, as `PollStep` is the poller's and `CrashWindow` the shard processor's).
+ */
+export const CompactionStep = {
+  /** A mart's CSV file is written; its Parquet file may not be. */
+  CsvWritten: 'csv_written',
+  /** A mart's Parquet file is written; its CSV file may not be. */
+  ParquetWritten: 'parquet_written',
+  /** Every mart file is written; the manifest is not, so the run is invisible. */
+  BeforeManifest: 'before_manifest',
+  /** The manifest is written: the run is the snapshot; no profile is written back yet. */
+  ManifestWritten: 'manifest_written',
+  /** One customer profile is written back; others of the snapshot may not be. */
+  ProfileWritten: 'profile_written',
+} as const;
+export type CompactionStep = (typeof CompactionStep)[keyof typeof CompactionStep];
+
+/** Called after each step with its detail (a key, a customer id); a throw there is a crash. Absent in production. */
+export type CompactionHook = (step: CompactionStep, detail: string) => void | Promise<void>;
+
 export interface WriteSnapshotOptions {
   readonly s3: S3Client;
   readonly bucket: string;
@@ -95,6 +116,8 @@ export interface WriteSnapshotOptions {
   /** The stream checkpoints read before compaction began. */
   readonly checkpoints: readonly SnapshotCheckpoint[];
   readonly codeVersion: string;
+  /** Fault-injection seam for tests. */
+  readonly onStep?: CompactionHook;
 }
 
 /**
@@ -143,6 +166,10 @@ export async function writeSnapshot(options: WriteSnapshotOptions): Promise<Snap
           rows: mart.rowCount,
           sha256: checksum,
         });
+        await options.onStep?.(
+          format === SnapshotFormat.Csv ? CompactionStep.CsvWritten : CompactionStep.ParquetWritten,
+          key,
+        );
       }),
     );
   }
@@ -156,6 +183,7 @@ export async function writeSnapshot(options: WriteSnapshotOptions): Promise<Snap
     rowCounts,
     files,
   };
+  await options.onStep?.(CompactionStep.BeforeManifest, manifestKey(asOf));
   // Last: until this PUT the new run is invisible, and after it the whole run is.
   await s3.send(
     new PutObjectCommand({
@@ -165,6 +193,7 @@ export async function writeSnapshot(options: WriteSnapshotOptions): Promise<Snap
       ContentType: 'application/json',
     }),
   );
+  await options.onStep?.(CompactionStep.ManifestWritten, manifestKey(asOf));
   return manifest;
 }
 
