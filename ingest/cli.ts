@@ -1,6 +1,7 @@
 /** The `poll` and `requeue` commands (CONTRACT.md §4). */
 import { CliError, ExitCode } from '../shared/cli/errors.js';
 import type { GlobalOptions } from '../shared/cli/main.js';
+import { withPollerLease } from '../shared/generation.js';
 import { type PollResult, runPollCycle } from './poll.js';
 import { formatReportTable } from './report.js';
 import { runRequeue } from './requeue.js';
@@ -61,18 +62,32 @@ export async function runPollCommand(
     const state = new PollerState(context.clients.doc, context.names.stateTable);
     const source = sourceFor(input, state, env);
     do {
-      const result = await runPollCycle({
-        clients: context.clients,
-        names: context.names,
-        settings: context.settings,
-        source,
-        clock: Date.now,
-        log: (message) => process.stderr.write(`${message}\n`),
-      });
-      process.stdout.write(`${describePoll(result)}\n`);
-      if (!options.watch) {
-        if (result.errors.length > 0) throw new CliError(`${result.errors.length} file(s) could not be read`);
-        break;
+      const leased = await withPollerLease(
+        context.clients.doc,
+        context.baseNames,
+        'tillstream poll',
+        Date.now,
+        () =>
+          runPollCycle({
+            clients: context.clients,
+            names: context.names,
+            settings: context.settings,
+            source,
+            clock: Date.now,
+            log: (message) => process.stderr.write(`${message}\n`),
+          }),
+      );
+      if ('heldBy' in leased) {
+        if (!options.watch) throw new CliError(`poll skipped: ${leased.heldBy.message}`);
+        process.stderr.write(`poll skipped: ${leased.heldBy.message}\n`);
+      } else {
+        const result = leased.result;
+        process.stdout.write(`${describePoll(result)}\n`);
+        if (!options.watch) {
+          if (result.errors.length > 0)
+            throw new CliError(`${result.errors.length} file(s) could not be read`);
+          break;
+        }
       }
       for (let waited = 0; waited < intervalSeconds * 1000 && !stopping; waited += 250) await sleepMs(250);
     } while (!stopping);

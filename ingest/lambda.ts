@@ -7,6 +7,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { createClients } from '../shared/aws/clients.js';
 import { createObservability, MetricName, MetricUnit, ServiceName } from '../shared/aws/powertools.js';
 import { loadSettings } from '../shared/config.js';
+import { withPollerLease } from '../shared/generation.js';
 import { resourceNames } from '../shared/resources.js';
 import { parseServiceAccountKey, type ServiceAccountKey } from './drive/client.js';
 import { IngestError } from './errors.js';
@@ -22,6 +23,8 @@ export interface PollLambdaResult {
   readonly optionsSettled: number;
   readonly optionsOrphaned: number;
   readonly errors: readonly { readonly path: string; readonly message: string }[];
+  /** Set when the cycle did not run because a backfill or a rebuild holds the poller lease. */
+  readonly skipped?: string;
   readonly reports: readonly {
     readonly path: string;
     readonly status: string;
@@ -73,14 +76,30 @@ export async function handler(): Promise<PollLambdaResult> {
     env['TILLSTREAM_DRIVE_SECRET_ARN'],
   );
   const state = new PollerState(clients.doc, names.stateTable);
-  const result = await runPollCycle({
-    clients,
-    names,
-    settings,
-    source: sourceFor(input, state, env, await driveKey),
-    clock: Date.now,
-    log: (message) => logger.info(message),
-  });
+  const source = sourceFor(input, state, env, await driveKey);
+  const leased = await withPollerLease(clients.doc, names, 'poller-lambda', Date.now, () =>
+    runPollCycle({
+      clients: clients!,
+      names,
+      settings,
+      source,
+      clock: Date.now,
+      log: (message) => logger.info(message),
+    }),
+  );
+  if ('heldBy' in leased) {
+    logger.warn('poll cycle skipped', { reason: leased.heldBy.message });
+    return {
+      files: 0,
+      recordsPut: 0,
+      optionsSettled: 0,
+      optionsOrphaned: 0,
+      errors: [],
+      reports: [],
+      skipped: leased.heldBy.message,
+    };
+  }
+  const result = leased.result;
   const summary: PollLambdaResult = {
     files: result.reports.length,
     recordsPut: result.recordsPut,

@@ -181,3 +181,35 @@ export async function acquirePollerLease(
     },
   };
 }
+
+/** How long one scheduled or CLI poll cycle may hold the lease (the Lambda's 15-minute ceiling). */
+export const POLL_CYCLE_LEASE_MS = 15 * 60_000;
+
+/**
+ * Runs one poll cycle under the poller lease, or returns `null` without running it when a backfill
+ * or a rebuild holds the lease (the live poller waits for its next turn instead of writing the
+ * ledger beside them).
+ *
+ * @example
+ * const result = await withPollerLease(doc, names, 'poller-lambda', Date.now, () => runPollCycle(deps));
+ */
+export async function withPollerLease<T>(
+  doc: DynamoDBDocumentClient,
+  base: ResourceNames,
+  holder: string,
+  clock: () => number,
+  cycle: () => Promise<T>,
+): Promise<{ readonly result: T } | { readonly heldBy: LeaseHeldError }> {
+  let lease: PollerLease;
+  try {
+    lease = await acquirePollerLease(doc, base, holder, clock(), POLL_CYCLE_LEASE_MS);
+  } catch (error) {
+    if (error instanceof LeaseHeldError) return { heldBy: error };
+    throw error;
+  }
+  try {
+    return { result: await cycle() };
+  } finally {
+    await lease.release();
+  }
+}
