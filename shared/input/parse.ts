@@ -301,8 +301,17 @@ class RecordSplitter {
       const record = result.data[0];
       if (record === undefined) break;
       if (result.errors.length > 0) {
+        // A stray quote (`"Burgers"extra`, or one never closed) would make the parser read on to
+        // the next quote and swallow the rows in between: a malformed record ends with its line.
+        const lineEnd = input.indexOf('\n', position);
+        if (lineEnd === -1 && !last) break;
+        const end = lineEnd === -1 ? input.length : lineEnd + 1;
         malformed ??= new Set();
         malformed.add(rows === null ? 0 : (rows as string[][]).length);
+        const line = input.substring(position, lineEnd === -1 ? end : lineEnd);
+        append([(this.#plain.parse(line, 0, false) as PapaChunkResult).data[0] ?? ['']]);
+        position = end;
+        continue;
       }
       append([record]);
       if (result.meta.cursor <= 0)

@@ -259,6 +259,27 @@ describe('parseExport: order_items', () => {
       ReasonCode.MalformedRow,
     ]);
   });
+
+  it.each([
+    ['text after a closing quote', (row: string) => row.replace(',x,', ',"x"tra,')],
+    ['a quote that is never closed', (row: string) => row.replace(',x,', ',"x,')],
+  ])('ends a malformed row at its line on %s: the rows after it are read', async (_, spoil) => {
+    // Prepare
+    const content = orderFile(
+      orderRow(),
+      spoil(orderRow({ LINEITEM_ID: 'l-2', ITEM_NAME: 'x' })),
+      orderRow({ LINEITEM_ID: 'l-3' }),
+      orderRow({ LINEITEM_ID: 'l-4', ITEM_NAME: 'quoted, "fine"' }),
+    );
+    // Act
+    const { entries } = await parseAll(content);
+    // Assess
+    expect(
+      entries.map((entry) => (entry.kind === EntryKind.Rejected ? entry.rejection.reason : entry.kind)),
+    ).toEqual([EntryKind.LineItem, ReasonCode.MalformedRow, EntryKind.LineItem, EntryKind.LineItem]);
+    const rejected = entries[1]!;
+    expect(rejected.kind === EntryKind.Rejected && rejected.rejection.row).toBe(2);
+  });
 });
 
 describe('parseExport: RFC 4180', () => {
@@ -334,12 +355,13 @@ describe('parseExport: RFC 4180', () => {
           orderRow({ LINEITEM_ID: 'l-3', APP_NAME: 'Dévelopment' }),
           orderRow({ LINEITEM_ID: 'l-4', APP_NAME: 'iOS DEVELOPMENT' }),
           'short,row',
+          orderRow({ LINEITEM_ID: 'l-6', ITEM_NAME: 'x' }).replace(',x,', ',"x"tra,'),
           orderRow({ LINEITEM_ID: 'l-5', USER_ID: '', ITEM_CATEGORY: '' }),
         ].join('\r\n') +
         '\r\n',
     );
     const { entries: expected } = await parseAll(content);
-    expect(expected).toHaveLength(6);
+    expect(expected).toHaveLength(7);
     // Act, Assess
     await fc.assert(
       fc.asyncProperty(
