@@ -1,9 +1,13 @@
 /**
- * Compaction benchmark: every mart computed (all rows materialised) from 1,000,000 synthetic
- * customer histories and 50 locations × 400 days, in a child process so its peak RSS
+ * Compaction benchmark (issue #9): every mart computed (all rows materialised) from 1,000,000
+ * synthetic customer histories and 50 locations × 400 days, in a child process so its peak RSS
  * (`process.resourceUsage().maxRSS`) is its own; the CSV + Parquet encoding of every mart is timed
- * apart. Baseline: the same marts in DuckDB SQL over the same data, loaded through its appender
- * (the load is reported, the SQL is timed). Targets: ≤ 10 s and ≤ 1 GiB.
+ * apart. Baseline: the same marts in DuckDB SQL over the same data, in the same run, loaded through
+ * its appender (the load is reported, the SQL is timed). Targets: ≤ 10 s and ≤ 1 GiB. Then the
+ * whole compaction on the embedded stack (`compact-stack.ts`: scan, marts, snapshot, profiles).
+ *
+ * Sizes: `TILLSTREAM_BENCH_COMPACT_CUSTOMERS` (default 1,000,000) and
+ * `TILLSTREAM_BENCH_COMPACT_STACK_CUSTOMERS` (default 5,000; the issue's size is 200,000).
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -14,9 +18,20 @@ import type { CustomerDay, CustomerHistory, LocationDay } from '../../aggregates
 import { dateFromDayNumber, dayNumber } from '../../aggregates/time.js';
 import { martToCsv } from '../../processors/compaction/csv.js';
 import { martToParquet } from '../../processors/compaction/parquet.js';
+import { measureStackCompaction } from './compact-stack.js';
 import type { BenchModule, BenchReport } from './registry.js';
+import { positiveIntegerSetting } from './settings.js';
 
-const CUSTOMERS = 1_000_000;
+const CUSTOMERS = positiveIntegerSetting(process.env, 'TILLSTREAM_BENCH_COMPACT_CUSTOMERS', 1_000_000);
+/**
+ * The issue's size is 200,000; on a 2-core machine the emulator writes the profiles back at a few
+ * hundred puts/s, so the default is what fits the 15-minute budget of `npm run bench`.
+ */
+const STACK_CUSTOMERS = positiveIntegerSetting(
+  process.env,
+  'TILLSTREAM_BENCH_COMPACT_STACK_CUSTOMERS',
+  5_000,
+);
 const LOCATIONS = 50;
 const DAYS = 400;
 const AS_OF = '2024-06-30';
@@ -356,29 +371,62 @@ export async function benchCompact(): Promise<Record<string, number>> {
 export const compactBench: BenchModule = {
   name: 'compact',
   async run(): Promise<BenchReport> {
-    const results = await benchCompact();
+    const memory = await benchCompact();
+    console.error(
+      `bench compact: in memory done; the whole compaction on the embedded stack (${STACK_CUSTOMERS} customers)…`,
+    );
+    const stack = await measureStackCompaction(STACK_CUSTOMERS);
+    const results: Record<string, number> = {
+      ...memory,
+      stack_customers: stack.customers,
+      stack_seconds: stack.seconds,
+      stack_items: stack.items,
+      stack_orders: stack.orders,
+      stack_load_seconds: stack.loadSeconds,
+      stack_scan_seconds: stack.scanSeconds,
+      stack_compute_seconds: stack.computeSeconds,
+      stack_snapshot_seconds: stack.snapshotSeconds,
+      stack_profiles_seconds: stack.profilesSeconds,
+      stack_cpu_seconds: stack.cpuSeconds,
+    };
+    for (const [key, value] of Object.entries(results)) {
+      if (!Number.isInteger(value)) results[key] = Number(value.toFixed(3));
+    }
     const seconds = results['seconds']!;
     const peak = results['peak_rss_mib']!;
     return {
       figures: [
         {
-          figure: 'marts_1M_customers',
+          figure: 'seconds',
           value: seconds,
           unit: 's',
-          target: `≤ ${TARGET_SECONDS}`,
+          target: `<= ${TARGET_SECONDS} (${results['customers']} customers)`,
           baseline: results['duckdb_seconds']!,
           pass: seconds <= TARGET_SECONDS,
         },
         {
-          figure: 'peak_rss',
+          figure: 'peak_rss_mib',
           value: peak,
           unit: 'MiB',
-          target: `≤ ${TARGET_PEAK_RSS_MIB}`,
+          target: `<= ${TARGET_PEAK_RSS_MIB}`,
           baseline: null,
           pass: peak <= TARGET_PEAK_RSS_MIB,
         },
+        {
+          figure: 'stack_seconds',
+          value: results['stack_seconds']!,
+          unit: 's',
+          target: '',
+          baseline: null,
+          pass: null,
+        },
       ],
       results,
+      notes: [
+        `in memory: ${results['customers']} synthetic customers, ${LOCATIONS} locations x ${DAYS} days; DuckDB loads the same data through its appender (${results['duckdb_load_seconds']} s, not counted) and runs the same marts in SQL`,
+        `on the stack: ${stack.customers} customers (${stack.orders} orders, ${stack.items} items) loaded in ${stack.loadSeconds.toFixed(1)} s; compaction: scan ${stack.scanSeconds.toFixed(1)} s, marts ${stack.computeSeconds.toFixed(1)} s, snapshot ${stack.snapshotSeconds.toFixed(1)} s, profiles written back ${stack.profilesSeconds.toFixed(1)} s`,
+        `sizes: TILLSTREAM_BENCH_COMPACT_CUSTOMERS=${CUSTOMERS}, TILLSTREAM_BENCH_COMPACT_STACK_CUSTOMERS=${STACK_CUSTOMERS}`,
+      ],
     };
   },
 };

@@ -28,8 +28,18 @@ export const e2eBench: BenchModule = {
       );
       const seconds = (performance.now() - started) / 1000;
       const orders = Number(/^orders\s+([\d,]+)$/m.exec(stdout)?.[1]?.replaceAll(',', '') ?? Number.NaN);
-      const stage = (name: string): number =>
-        Number(new RegExp(`^${name}\\s+([\\d.]+) s$`, 'm').exec(stdout)?.[1] ?? Number.NaN);
+      const stage = (name: string): number => {
+        const stageSeconds = Number(
+          new RegExp(`^${name}\\s+([\\d.]+) s$`, 'm').exec(stdout)?.[1] ?? Number.NaN,
+        );
+        if (!Number.isFinite(stageSeconds)) {
+          throw new Error(`bench e2e: no "${name}" timing in the demo's output`);
+        }
+        return stageSeconds;
+      };
+      if (!Number.isFinite(orders)) {
+        throw new Error(`bench e2e: no "orders" line in the demo's summary:\n${stdout.slice(-2000)}`);
+      }
       const results = {
         orders,
         npm_start_seconds: Number(seconds.toFixed(1)),

@@ -10,8 +10,11 @@
  *     checkpoint and status) and bills it from item sizes (`dynamo-cost.ts`): it asks for the item
  *     after each update (`ALL_NEW`) and before each put (`ALL_OLD`), the size before an update being
  *     the size after that item's previous write; the tracked sizes are checked against a Scan at
- *     the end. `naive_writes_per_order`: one write per aggregate item an order touches
- *     (customer-month, location-day, location totals, chain-day) plus its ledger write.
+ *     the end. Baseline, measured in the same run on its own fresh stack: a naive per-order writer
+ *     (`naive_writes_per_order`, `naive_wcu_per_order`): one UpdateItem per aggregate item an order
+ *     touches (customer-month, location-day, location totals, chain-day) plus its ledger put, no
+ *     batching or coalescing, billed by the same meter; over every n-th accepted order, at most
+ *     `TILLSTREAM_BENCH_PROCESS_NAIVE_ORDERS` (default 2,000) of them.
  * (c) `freshness_p50_ms`, `freshness_p99_ms`: a fresh stack, the processor running continuously
  *     with its production settings (500 records, 1,000 ms window, 500 ms idle poll), a producer
  *     putting the same records at a fixed rate of orders; an order is fresh when an UpdateItem of
@@ -41,7 +44,7 @@ import {
   ListShardsCommand,
   PutRecordsCommand,
 } from '@aws-sdk/client-kinesis';
-import { type DynamoDBDocumentClient, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type BatchRecord, owedDelta, planBatch } from '../../aggregates/batch.js';
 import { orderContribution } from '../../aggregates/contribution.js';
 import { contributionDeltas } from '../../aggregates/delta.js';
@@ -51,10 +54,16 @@ import {
   itemId,
   itemKind,
   locationDayKey,
+  orderStateKey,
   sequenceFromSortKey,
   shardCode,
 } from '../../aggregates/keys.js';
-import { emptyOrderState, mergeOrderEvent, type OrderState } from '../../aggregates/order-state.js';
+import {
+  emptyOrderState,
+  encodeOrderState,
+  mergeOrderEvent,
+  type OrderState,
+} from '../../aggregates/order-state.js';
 import { type ProcessorOptions, runShardProcessors } from '../../processors/shard/runner.js';
 import { type AwsClients, createClients } from '../../shared/aws/clients.js';
 import type { LocalStack } from '../../shared/local/stack.js';
@@ -62,6 +71,7 @@ import type { ResourceNames } from '../../shared/resources.js';
 import { decodeOrderEvent } from '../../shared/schemas/order-event.js';
 import { dynamoItemSize, writeCapacityUnits } from './dynamo-cost.js';
 import type { BenchModule, BenchReport } from './registry.js';
+import { positiveIntegerSetting } from './settings.js';
 
 const LOCATIONS = 20;
 const DAYS = 6;
@@ -414,6 +424,102 @@ async function measureWriteCost(embedded: Embedded) {
     seconds: run.seconds,
     cpuSeconds: run.cpuSeconds,
     tallies: meter.tallies,
+    itemsChecked,
+  };
+}
+
+/** Requests in flight at once in the naive writer. */
+const NAIVE_CONCURRENCY = 16;
+/**
+ * Orders the naive writer writes (every n-th accepted order, the chain's whole span): it sends
+ * about 5 writes per order, so all of them would take minutes on a busy 2-core machine.
+ */
+const NAIVE_ORDERS = positiveIntegerSetting(process.env, 'TILLSTREAM_BENCH_PROCESS_NAIVE_ORDERS', 2_000);
+
+/**
+ * The baseline of (b), run on its own fresh stack: a naive per-order writer, with no batching and
+ * no coalescing. For every accepted order (its final state, so amendments cost it nothing) it
+ * sends one UpdateItem per aggregates item the order touches (`ADD` its counters, `SET` its labels)
+ * and puts the order's state in the ledger; every write is billed by the same meter as the
+ * processor's.
+ */
+async function measureNaiveWriter(embedded: Embedded, records: readonly PutRecord[]) {
+  const states = new Map<string, OrderState>();
+  for (const record of records) {
+    const event = decodeOrderEvent(record.data);
+    states.set(
+      event.orderId,
+      mergeOrderEvent(states.get(event.orderId) ?? emptyOrderState(event.orderId), event),
+    );
+  }
+  const accepted = [...states.values()].filter((state) => orderContribution(state) !== null);
+  const stride = Math.max(1, Math.ceil(accepted.length / NAIVE_ORDERS));
+  const writes: (() => Promise<unknown>)[] = [];
+  let orders = 0;
+  for (const [position, state] of accepted.entries()) {
+    if (position % stride !== 0) continue;
+    const contribution = orderContribution(state)!;
+    orders++;
+    for (const delta of contributionDeltas(null, contribution).values()) {
+      const names: Record<string, string> = {};
+      const values: Record<string, unknown> = {};
+      const adds: string[] = [];
+      const sets: string[] = [];
+      Object.entries(delta.add).forEach(([name, value], index) => {
+        names[`#a${index}`] = name;
+        values[`:a${index}`] = value;
+        adds.push(`#a${index} :a${index}`);
+      });
+      Object.entries(delta.labels).forEach(([name, value], index) => {
+        names[`#l${index}`] = name;
+        values[`:l${index}`] = value;
+        sets.push(`#l${index} = :l${index}`);
+      });
+      const expression = [
+        sets.length > 0 ? `SET ${sets.join(', ')}` : '',
+        adds.length > 0 ? `ADD ${adds.join(', ')}` : '',
+      ]
+        .filter((part) => part !== '')
+        .join(' ');
+      if (expression === '') continue;
+      writes.push(() =>
+        embedded.clients.doc.send(
+          new UpdateCommand({
+            TableName: embedded.names.aggregatesTable,
+            Key: { pk: delta.key.pk, sk: delta.key.sk },
+            UpdateExpression: expression,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+          }),
+        ),
+      );
+    }
+    writes.push(() =>
+      embedded.clients.doc.send(
+        new PutCommand({
+          TableName: embedded.names.ledgerTable,
+          Item: { ...orderStateKey(state.orderId), st: encodeOrderState(state), v: 1 },
+        }),
+      ),
+    );
+  }
+  const meter = attachCostMeter(embedded.clients.doc, embedded.names);
+  let next = 0;
+  const run = await timed(() =>
+    Promise.all(
+      Array.from({ length: NAIVE_CONCURRENCY }, async () => {
+        while (next < writes.length) await writes[next++]!();
+      }),
+    ),
+  );
+  const itemsChecked = await checkTrackedSizes(embedded, meter.sizes);
+  const total = (field: 'writes' | 'units') =>
+    [...meter.tallies.values()].reduce((sum, tally) => sum + tally[field], 0);
+  return {
+    orders,
+    writes: total('writes'),
+    units: total('units'),
+    seconds: run.seconds,
     itemsChecked,
   };
 }
@@ -778,6 +884,16 @@ export const processBench: BenchModule = {
     const orders = fold.figures.acceptedOrders;
     const ordered = putOrder(records);
 
+    log('baseline: a naive per-order writer on a fresh stack…');
+    const naiveStack = await freshStack();
+    let naive: Awaited<ReturnType<typeof measureNaiveWriter>>;
+    try {
+      naive = await measureNaiveWriter(naiveStack, ordered);
+    } finally {
+      await naiveStack.close();
+    }
+    log(`naive writer: ${naive.writes} writes for ${naive.orders} orders in ${naive.seconds.toFixed(1)} s`);
+
     log('emulator UpdateItem rate, then end-to-end throughput…');
     const e2eStack = await freshStack();
     let probe: Awaited<ReturnType<typeof measureEmulatorUpdates>>;
@@ -819,7 +935,8 @@ export const processBench: BenchModule = {
       [...cost.tallies.values()].reduce((sum, tally) => sum + tally[field], 0);
     const writesPerOrder = total('writes') / orders;
     const wcuPerOrder = total('units') / orders;
-    const naiveWritesPerOrder = fold.figures.naiveWrites / orders;
+    const naiveWritesPerOrder = naive.writes / naive.orders;
+    const naiveWcuPerOrder = naive.units / naive.orders;
     const foldRecordsPerS = fold.figures.records / fold.seconds;
     const allowedOrdersPerS = probe.perSecond / writesPerOrder;
     const e2eShare = e2eOrdersPerS / allowedOrdersPerS;
@@ -855,7 +972,7 @@ export const processBench: BenchModule = {
           value: round(wcuPerOrder, 3),
           unit: 'WCU',
           target: `<= ${Target.wcuPerOrder.toFixed(1)}`,
-          baseline: null,
+          baseline: round(naiveWcuPerOrder, 3),
           pass: wcuPerOrder <= Target.wcuPerOrder,
         },
         {
@@ -880,6 +997,10 @@ export const processBench: BenchModule = {
         writes_per_order: round(writesPerOrder, 3),
         wcu_per_order: round(wcuPerOrder, 3),
         naive_writes_per_order: round(naiveWritesPerOrder, 3),
+        naive_wcu_per_order: round(naiveWcuPerOrder, 3),
+        naive_planned_writes_per_order: round(fold.figures.naiveWrites / orders, 3),
+        naive_orders: naive.orders,
+        naive_seconds: round(naive.seconds, 1),
         freshness_p50_ms: Math.round(freshness.p50),
         freshness_p99_ms: Math.round(freshness.p99),
         e2e_orders_per_s: Math.round(e2eOrdersPerS),
@@ -898,7 +1019,7 @@ export const processBench: BenchModule = {
         ...perCategory,
         freshness_orders: freshness.orders,
         freshness_orders_per_s: round(freshness.ordersPerS, 1),
-        freshness_at_target_rate: freshnessAtTarget,
+        freshness_at_target_rate: freshnessAtTarget ? 1 : 0,
         freshness_max_ms: Math.round(freshness.max),
         freshness_short_waits_p50_ms: Math.round(shortWaits.p50),
         freshness_short_waits_p99_ms: Math.round(shortWaits.p99),
@@ -912,6 +1033,11 @@ export const processBench: BenchModule = {
         e2e_orders_per_cpu_s: Math.round(orders / e2e.cpuSeconds),
         emulator_updates_per_cpu_s: Math.round(PROBE_UPDATES / probe.cpuSeconds),
       },
+      notes: [
+        `input: the generator's default profile, ${LOCATIONS} locations x ${DAYS} days x ${ORDERS_PER_LOCATION_DAY} orders per location and day: ${fold.figures.records} records, ${orders} accepted orders`,
+        `freshness at ${freshnessRate} orders/s (${freshnessAtTarget ? 'the target rate' : `the stack cannot sustain ${FRESHNESS_ORDERS_PER_S}: half the e2e rate`}); with shorter waits ${JSON.stringify(SHORT_WAITS)}: p50 ${Math.round(shortWaits.p50)} ms, p99 ${Math.round(shortWaits.p99)} ms`,
+        `baseline of writes_per_order and wcu_per_order: the naive per-order writer over ${naive.orders} of the ${orders} orders, measured on its own stack in this run (${naive.itemsChecked} item sizes checked)`,
+      ],
     };
   },
 };

@@ -1,67 +1,117 @@
 /**
- * `npm run bench`: runs every registered benchmark in sequence, prints one table and merges each
- * module's results into `bench-results.json` (keys written by other benchmarks are kept).
- * `npm run bench -- parse` runs only the named modules.
+ * `npm run bench`: runs every stage's benchmark in sequence (a progress line per stage on stderr),
+ * prints one table (figure, value, target, baseline, ratio, pass) and writes `bench-results.json`:
+ * the stable keys of the issues (`parse`, `ingest`, `process`, `compact`, `e2e`, every value a
+ * number), `machine` (cores, memory, Node version) and `runs` (when each stage ran, how long, on
+ * what input). `npm run bench -- parse compact` runs only the named stages; the keys of the
+ * others are kept from the previous file. Exit code 1 when a figure misses its target or a key
+ * is missing.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import type { BenchFigure, BenchModule } from './registry.js';
+import type { BenchModule, BenchReport } from './registry.js';
+import {
+  describeMachine,
+  formatTable,
+  mergeResults,
+  reportProblems,
+  resultProblems,
+  STAGES,
+  type StageRun,
+  stageRows,
+  type TableRow,
+} from './report.js';
 
 /** Every benchmark, by name; each loads lazily so one failing import does not stop the others. */
 const registry: Readonly<Record<string, () => Promise<BenchModule>>> = {
   parse: async () => (await import('./parse.js')).parseBench,
-  compact: async () => (await import('./compact.js')).compactBench,
   ingest: async () => (await import('./ingest.js')).ingestBench,
   process: async () => (await import('./process.js')).processBench,
+  compact: async () => (await import('./compact.js')).compactBench,
   e2e: async () => (await import('./e2e.js')).e2eBench,
 };
 
 const resultsPath = fileURLToPath(new URL('../../bench-results.json', import.meta.url));
 
-function formatNumber(value: number): string {
-  return Number.isInteger(value) ? String(value) : value.toFixed(1);
-}
-
-function printTable(rows: readonly { module: string; figure: BenchFigure }[]): void {
-  const lines = [['figure', 'value', 'target', 'baseline', 'ratio', 'pass']];
-  for (const { module, figure } of rows) {
-    lines.push([
-      `${module}.${figure.figure}`,
-      `${formatNumber(figure.value)} ${figure.unit}`,
-      figure.target,
-      figure.baseline === null ? '' : `${formatNumber(figure.baseline)} ${figure.unit}`,
-      figure.baseline === null || figure.baseline === 0 ? '' : (figure.value / figure.baseline).toFixed(2),
-      figure.pass ? 'yes' : 'NO',
-    ]);
+function readPrevious(): Record<string, unknown> {
+  if (!existsSync(resultsPath)) return {};
+  try {
+    return JSON.parse(readFileSync(resultsPath, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return {};
   }
-  const widths = lines[0]!.map((_, column) => Math.max(...lines.map((line) => line[column]!.length)));
-  for (const line of lines) console.log(line.map((cell, column) => cell.padEnd(widths[column]!)).join(' | '));
 }
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2);
-  const names = wanted.length > 0 ? wanted : Object.keys(registry);
+  const names = wanted.length > 0 ? wanted : [...STAGES];
   const unknown = names.filter((name) => !(name in registry));
-  if (unknown.length > 0)
+  if (unknown.length > 0) {
     throw new Error(`unknown bench(es) ${unknown.join(', ')}; known: ${Object.keys(registry).join(', ')}`);
-  const rows: { module: string; figure: BenchFigure }[] = [];
-  const merged: Record<string, unknown> = existsSync(resultsPath)
-    ? (JSON.parse(readFileSync(resultsPath, 'utf8')) as Record<string, unknown>)
-    : {};
-  let failed = false;
-  for (const name of names) {
-    const bench = await registry[name]!();
-    console.error(`bench ${name}: running…`);
-    const report = await bench.run();
-    merged[name] = report.results;
-    for (const figure of report.figures) {
-      rows.push({ module: name, figure });
-      if (!figure.pass) failed = true;
-    }
-    writeFileSync(resultsPath, `${JSON.stringify(merged, null, 2)}\n`);
   }
-  printTable(rows);
-  if (failed) process.exitCode = 1;
+  const machine = describeMachine({
+    cpus: os.cpus(),
+    totalMemoryBytes: os.totalmem(),
+    nodeVersion: process.version,
+    platform: os.platform(),
+    arch: os.arch(),
+    loadAverage: os.loadavg(),
+  });
+  console.error(
+    `bench: ${names.join(', ')} on ${machine.cores} cores (${machine.cpu_model}), ${machine.memory_mib} MiB, ` +
+      `Node ${machine.node}, load ${machine.load_average_1m}`,
+  );
+  const runStarted = performance.now();
+  const ran: Record<string, { report: BenchReport; run: StageRun }> = {};
+  const rows: TableRow[] = [];
+  let failed = false;
+  for (const [index, name] of names.entries()) {
+    const startedAt = new Date();
+    const started = performance.now();
+    console.error(`bench [${index + 1}/${names.length}] ${name}: running…`);
+    let report: BenchReport;
+    try {
+      report = await (await registry[name]!()).run();
+    } catch (error) {
+      failed = true;
+      console.error(`bench [${index + 1}/${names.length}] ${name}: FAILED`, error);
+      continue;
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const problems = reportProblems(name, report);
+    for (const problem of problems) console.error(`bench ${name}: ${problem}`);
+    if (problems.length > 0) failed = true;
+    for (const note of report.notes ?? []) console.error(`bench ${name}: ${note}`);
+    console.error(
+      `bench [${index + 1}/${names.length}] ${name}: done in ${seconds.toFixed(1)} s ` +
+        `(${((performance.now() - runStarted) / 1000).toFixed(1)} s so far)`,
+    );
+    ran[name] = {
+      report,
+      run: {
+        started_at: startedAt.toISOString(),
+        seconds: Number(seconds.toFixed(1)),
+        notes: report.notes ?? [],
+      },
+    };
+    // Written after every stage, so a later failure keeps what was measured.
+    const merged = mergeResults(readPrevious(), machine, ran);
+    writeFileSync(resultsPath, `${JSON.stringify(merged, null, 2)}\n`);
+    const stageTable = stageRows(name, report);
+    rows.push(...stageTable);
+    if (stageTable.some((row) => row.pass === false)) failed = true;
+  }
+  const totalSeconds = (performance.now() - runStarted) / 1000;
+  console.log(formatTable(rows));
+  console.log(
+    `\n${names.length} stage(s) in ${totalSeconds.toFixed(1)} s on ${machine.cores} cores, ` +
+      `${machine.memory_mib} MiB, Node ${machine.node}; results in ${resultsPath}`,
+  );
+  const problems = resultProblems(readPrevious());
+  for (const problem of problems) console.error(`bench-results.json: ${problem}`);
+  // A partial run leaves the other stages to the previous file (or absent): only a full run must be complete.
+  if (failed || (wanted.length === 0 && problems.length > 0)) process.exitCode = 1;
 }
 
 await main();
