@@ -83,18 +83,13 @@ export async function openContext(
       throw new CliError('--fresh only applies to the embedded local stack, not to --aws', ExitCode.BadUsage);
     }
     const clients = createClients({ kind: 'aws', region: settings.region });
-    let live: ResourceNames;
-    try {
-      live = await resolveLiveNames(clients.doc, names);
-    } catch (error) {
-      clients.destroy();
-      throw error;
-    }
     let closed = false;
     return {
       settings,
       clients,
-      names: live,
+      // Generation 0, as the deployed Lambdas use: `rebuild` refuses the AWS target until they
+      // resolve the live generation too (README, "Rebuilding from the raw layer").
+      names,
       baseNames: names,
       async close() {
         if (closed) return;
