@@ -76,6 +76,8 @@ export async function runPollCommand(
             clock: Date.now,
             log: (message) => process.stderr.write(`${message}\n`),
           }),
+        // A backfill gives the lease up between turns: wait for it rather than skip the cycle.
+        { waitMs: context.settings.pollLeaseWaitSeconds * 1000 },
       );
       if ('heldBy' in leased) {
         if (!options.watch) throw new CliError(`poll skipped: ${leased.heldBy.message}`);

@@ -77,15 +77,22 @@ export async function handler(): Promise<PollLambdaResult> {
   );
   const state = new PollerState(clients.doc, names.stateTable);
   const source = sourceFor(input, state, env, await driveKey);
-  const leased = await withPollerLease(clients.doc, names, 'poller-lambda', Date.now, () =>
-    runPollCycle({
-      clients: clients!,
-      names,
-      settings,
-      source,
-      clock: Date.now,
-      log: (message) => logger.info(message),
-    }),
+  const leased = await withPollerLease(
+    clients.doc,
+    names,
+    'poller-lambda',
+    Date.now,
+    () =>
+      runPollCycle({
+        clients: clients!,
+        names,
+        settings,
+        source,
+        clock: Date.now,
+        log: (message) => logger.info(message),
+      }),
+    // A backfill gives the lease up between turns: wait for it rather than skip the cycle.
+    { waitMs: settings.pollLeaseWaitSeconds * 1000 },
   );
   if ('heldBy' in leased) {
     logger.warn('poll cycle skipped', { reason: leased.heldBy.message });

@@ -38,6 +38,10 @@ export interface Settings {
   readonly region: string;
   /** `tillstream backfill` puts at most this many orders per second on the stream. @default 200 */
   readonly backfillRatePerSecond: number;
+  /** `tillstream backfill` gives the poller lease up at least this often (between files). @default 30 */
+  readonly backfillTurnSeconds: number;
+  /** The live poller waits this long for a held poller lease before it skips its cycle. @default 60 */
+  readonly pollLeaseWaitSeconds: number;
   /** A location's upload for a local date is due at this local time (`HH:MM`)… @default `10:00` */
   readonly uploadDueLocalTime: string;
   /** …this many days after the date (0–6). @default 1 (the next morning) */
@@ -63,6 +67,8 @@ export const defaults: Settings = {
   maxFileBytes: 256 * 1024 * 1024,
   region: 'us-east-1',
   backfillRatePerSecond: 200,
+  backfillTurnSeconds: 30,
+  pollLeaseWaitSeconds: 60,
   uploadDueLocalTime: '10:00',
   uploadDueDaysAfter: 1,
   statusLookbackDays: 7,
@@ -143,6 +149,13 @@ export function loadSettings(
   if (maxLag) fromEnv.maxShardLagMs = positiveInteger('TILLSTREAM_MAX_LAG_MS', maxLag);
   const backfillRate = read('TILLSTREAM_BACKFILL_RATE');
   if (backfillRate) fromEnv.backfillRatePerSecond = positiveInteger('TILLSTREAM_BACKFILL_RATE', backfillRate);
+  const turnSeconds = read('TILLSTREAM_BACKFILL_TURN_SECONDS');
+  if (turnSeconds) {
+    fromEnv.backfillTurnSeconds = positiveInteger('TILLSTREAM_BACKFILL_TURN_SECONDS', turnSeconds);
+  }
+  const leaseWait = read('TILLSTREAM_POLL_LEASE_WAIT_SECONDS');
+  if (leaseWait)
+    fromEnv.pollLeaseWaitSeconds = positiveInteger('TILLSTREAM_POLL_LEASE_WAIT_SECONDS', leaseWait);
   const region = read('AWS_REGION') ?? read('AWS_DEFAULT_REGION');
   if (region) fromEnv.region = region;
   return { ...defaults, ...fromEnv, ...overrides };

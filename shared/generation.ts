@@ -9,6 +9,7 @@
  */
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { ResourceNames } from './resources.js';
+import { sleep as abortableSleep } from './sleep.js';
 
 /** Keys of the control items in the generation-0 state table. */
 export const ControlKey = {
@@ -185,13 +186,61 @@ export async function acquirePollerLease(
 /** How long one scheduled or CLI poll cycle may hold the lease (the Lambda's 15-minute ceiling). */
 export const POLL_CYCLE_LEASE_MS = 15 * 60_000;
 
+/** A held lease is asked for again this often while waiting for it. */
+export const LEASE_RETRY_MS = 1_000;
+
+/** How to wait for a held lease; the clock and the sleep are injected so that tests need no timers. */
+export interface LeaseWaitOptions {
+  /** Give up (throw the last `LeaseHeldError`) once this long has passed. @default 0: one attempt */
+  readonly waitMs?: number;
+  /** @default `LEASE_RETRY_MS` */
+  readonly retryEveryMs?: number;
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Stops the wait: the last `LeaseHeldError` is thrown at once. */
+  readonly signal?: AbortSignal;
+}
+
 /**
- * Runs one poll cycle under the poller lease, or returns `null` without running it when a backfill
- * or a rebuild holds the lease (the live poller waits for its next turn instead of writing the
- * ledger beside them).
+ * `acquirePollerLease`, asked again every `retryEveryMs` while another holder has it, for up to
+ * `waitMs` by `clock`. A backfill gives the lease up between its turns, so a live poller that waits
+ * a little longer than one turn always gets in.
+ *
+ * @throws LeaseHeldError when the lease is still held after `waitMs` (or when `signal` aborts).
+ */
+export async function acquirePollerLeaseWaiting(
+  doc: DynamoDBDocumentClient,
+  base: ResourceNames,
+  holder: string,
+  clock: () => number,
+  durationMs: number,
+  options: LeaseWaitOptions = {},
+): Promise<PollerLease> {
+  const waitMs = options.waitMs ?? 0;
+  const retryEveryMs = options.retryEveryMs ?? LEASE_RETRY_MS;
+  const wait = options.sleep ?? abortableSleep;
+  const deadline = clock() + waitMs;
+  for (;;) {
+    try {
+      return await acquirePollerLease(doc, base, holder, clock(), durationMs);
+    } catch (error) {
+      if (!(error instanceof LeaseHeldError)) throw error;
+      const left = deadline - clock();
+      if (left <= 0 || options.signal?.aborted) throw error;
+      await wait(Math.min(retryEveryMs, left), options.signal);
+    }
+  }
+}
+
+/**
+ * Runs one poll cycle under the poller lease. While a backfill or a rebuild holds the lease it
+ * waits for it (`options.waitMs`, asking every second); still held after that, it returns
+ * `{ heldBy }` without running the cycle (the live poller takes its next turn instead of writing the ledger
+ * beside them).
  *
  * @example
- * const result = await withPollerLease(doc, names, 'poller-lambda', Date.now, () => runPollCycle(deps));
+ * const result = await withPollerLease(doc, names, 'poller-lambda', Date.now, () => runPollCycle(deps), {
+ *   waitMs: settings.pollLeaseWaitSeconds * 1000,
+ * });
  */
 export async function withPollerLease<T>(
   doc: DynamoDBDocumentClient,
@@ -199,10 +248,11 @@ export async function withPollerLease<T>(
   holder: string,
   clock: () => number,
   cycle: () => Promise<T>,
+  options: LeaseWaitOptions = {},
 ): Promise<{ readonly result: T } | { readonly heldBy: LeaseHeldError }> {
   let lease: PollerLease;
   try {
-    lease = await acquirePollerLease(doc, base, holder, clock(), POLL_CYCLE_LEASE_MS);
+    lease = await acquirePollerLeaseWaiting(doc, base, holder, clock, POLL_CYCLE_LEASE_MS, options);
   } catch (error) {
     if (error instanceof LeaseHeldError) return { heldBy: error };
     throw error;

@@ -1,4 +1,4 @@
-/** `tillstream backfill --input DIR|drive://ID [--rate N]` (issue #8). */
+/** `tillstream backfill --input DIR|drive://ID [--rate N] [--turn-seconds N]` (issue #8). */
 import cliProgress from 'cli-progress';
 import { CliError, ExitCode } from '../../shared/cli/errors.js';
 import type { GlobalOptions } from '../../shared/cli/main.js';
@@ -13,6 +13,8 @@ export interface BackfillCommandOptions {
   readonly input: string;
   /** Orders per second (also `TILLSTREAM_BACKFILL_RATE`). */
   readonly rate?: string;
+  /** Seconds between two hand-overs of the poller lease (also `TILLSTREAM_BACKFILL_TURN_SECONDS`). */
+  readonly turnSeconds?: string;
 }
 
 /**
@@ -35,6 +37,16 @@ export async function runBackfillCommand(
     if (!Number.isFinite(rate) || rate <= 0) {
       throw new CliError(
         `--rate must be a positive number of orders per second (given ${JSON.stringify(options.rate)})`,
+        ExitCode.BadUsage,
+      );
+    }
+  }
+  let turnSeconds: number | undefined;
+  if (options.turnSeconds !== undefined) {
+    turnSeconds = Number(options.turnSeconds);
+    if (!Number.isFinite(turnSeconds) || turnSeconds <= 0) {
+      throw new CliError(
+        `--turn-seconds must be a positive number of seconds (given ${JSON.stringify(options.turnSeconds)})`,
         ExitCode.BadUsage,
       );
     }
@@ -75,7 +87,9 @@ export async function runBackfillCommand(
   try {
     const state = new PollerState(context.clients.doc, context.names.stateTable);
     const ratePerSecond = rate ?? settings.backfillRatePerSecond;
-    process.stderr.write(`backfill from ${options.input} at most ${ratePerSecond} orders/s\n`);
+    process.stderr.write(
+      `backfill from ${options.input} at most ${ratePerSecond} orders/s, giving the poller lease up every ${turnSeconds ?? settings.backfillTurnSeconds} s\n`,
+    );
     const result = await runBackfill({
       clients: context.clients,
       names: context.names,
@@ -83,6 +97,7 @@ export async function runBackfillCommand(
       settings,
       source: sourceFor(options.input, state, env),
       ratePerSecond,
+      ...(turnSeconds === undefined ? {} : { turnSeconds }),
       signal: controller.signal,
       onProgress,
       log: (message) => (bar === null ? process.stderr.write(`${message}\n`) : undefined),

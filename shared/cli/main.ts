@@ -183,6 +183,10 @@ export function buildProgram(): Command {
     .description('load history at a bounded rate (orders per second), resumable, with a progress bar')
     .requiredOption('--input <dir|drive://id>', 'a local folder, or drive://FOLDER_ID[,ID…]')
     .option('--rate <n>', 'orders per second at most (also TILLSTREAM_BACKFILL_RATE; default 200)')
+    .option(
+      '--turn-seconds <n>',
+      'give the poller lease up to the live poller at least this often (also TILLSTREAM_BACKFILL_TURN_SECONDS; default 30)',
+    )
     .action(
       async (options: import('../../ingest/backfill/cli.js').BackfillCommandOptions, command: Command) => {
         const { runBackfillCommand } = await import('../../ingest/backfill/cli.js');

@@ -2,7 +2,8 @@
  * `tillstream backfill` (issue #8): a backfill interrupted twice (a crash right after a file's
  * records reached the stream and before its report, then an abort signal between two files) and
  * then run to the end gives exactly the aggregates of a plain `tillstream run` over the
- * same folder on a fresh stack.
+ * same folder on a fresh stack; and a live poll cycle gets the poller lease between two turns of a
+ * running backfill, with exact aggregates at the end.
  */
 import { cp, mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -12,10 +13,11 @@ import { HIGH_WATER_MARK_ATTR } from '../../aggregates/keys.js';
 import { BackfillInterruptedError, runBackfill } from '../../ingest/backfill/run.js';
 import { createFolderSource } from '../../ingest/folder/source.js';
 import { generateChain } from '../../ingest/generator/index.js';
-import { PollStep } from '../../ingest/poll.js';
+import { type PollResult, PollStep, runPollCycle } from '../../ingest/poll.js';
 import { runCompaction } from '../../processors/compaction/job.js';
 import { runPipeline } from '../../processors/pipeline/run.js';
 import { runShardProcessors } from '../../processors/shard/runner.js';
+import { withPollerLease } from '../../shared/generation.js';
 import { type PipelineStack, startPipelineStack } from '../support/pipeline-stack.js';
 
 const START = '2023-06-05';
@@ -151,5 +153,95 @@ describe('tillstream backfill', () => {
     expect(expected.size).toBeGreaterThan(0);
     expect([...actual.keys()].sort()).toEqual([...expected.keys()].sort());
     for (const [key, item] of expected) expect(actual.get(key), key).toEqual(item);
+  });
+
+  it('lets a live poll cycle in between two turns and still ends with the aggregates of a plain run', async () => {
+    // Prepare
+    const [livePlain, liveStack] = await Promise.all([
+      startPipelineStack('backfill-live-plain'),
+      startPipelineStack('backfill-live'),
+    ]);
+    try {
+      const combined = path.join(livePlain.workDir, 'combined');
+      const history = path.join(combined, 'history');
+      const live = path.join(combined, 'live');
+      await cp(input, history, { recursive: true });
+      await generateChain({
+        outDir: live,
+        locations: 1,
+        days: 2,
+        seed: 77,
+        startDate: '2023-06-07',
+        ordersPerLocationDay: 10,
+        profile: 'clean',
+      });
+      await runPipeline(livePlain.clients, livePlain.names, livePlain.settings, {
+        input: combined,
+        asOf: AS_OF,
+        codeVersion: 'test',
+      });
+      const expected = await aggregateItems(livePlain.clients.doc, livePlain.names.aggregatesTable);
+      const events: string[] = [];
+      let livePoll: Promise<PollResult | null> | undefined;
+      const startLivePoll = () =>
+        withPollerLease(
+          liveStack.clients.doc,
+          liveStack.names,
+          'tillstream poll',
+          Date.now,
+          () =>
+            runPollCycle({
+              clients: liveStack.clients,
+              names: liveStack.names,
+              settings: liveStack.settings,
+              source: createFolderSource(live),
+              clock: Date.now,
+            }),
+          { waitMs: 20_000, retryEveryMs: 50 },
+        ).then((leased) => {
+          events.push('live poll done');
+          return 'result' in leased ? leased.result : null;
+        });
+
+      // Act
+      const backfilled = await runBackfill({
+        clients: liveStack.clients,
+        names: liveStack.names,
+        controlNames: liveStack.names,
+        settings: liveStack.settings,
+        source: createFolderSource(history),
+        // Slow enough to take several turns: 40 orders/s with a bucket of 10.
+        ratePerSecond: 40,
+        burstRecords: 10,
+        turnSeconds: 0.5,
+        yieldMs: 500,
+        onTurn: ({ turn, holding }) => {
+          events.push(`turn ${turn} ${holding ? 'taken' : 'given up'}`);
+          // The live poller asks for the lease at once, as a scheduled cycle would during a turn.
+          if (!holding && livePoll === undefined) livePoll = startLivePoll();
+        },
+      });
+      events.push('backfill done');
+      const polled = await livePoll;
+      await runShardProcessors(liveStack.clients.kinesis, liveStack.clients.doc, liveStack.names, {
+        untilCaughtUp: true,
+      });
+      await runCompaction(liveStack.clients, liveStack.names, { asOf: AS_OF, codeVersion: 'test' });
+      const actual = await aggregateItems(liveStack.clients.doc, liveStack.names.aggregatesTable);
+
+      // Assess
+      expect(backfilled.errors).toEqual([]);
+      expect(polled?.errors).toEqual([]);
+      expect(polled?.reports.length).toBeGreaterThan(0);
+      // The live cycle ran while the backfill was in progress: between two turns, before its end.
+      expect(events.indexOf('turn 0 given up')).toBeGreaterThanOrEqual(0);
+      expect(events.indexOf('live poll done')).toBeGreaterThan(events.indexOf('turn 0 given up'));
+      expect(events.indexOf('live poll done')).toBeLessThan(events.indexOf('turn 1 taken'));
+      expect(events.indexOf('backfill done')).toBe(events.length - 1);
+      expect([...actual.keys()].sort()).toEqual([...expected.keys()].sort());
+      for (const [key, item] of expected) expect(actual.get(key), key).toEqual(item);
+    } finally {
+      await Promise.all([livePlain.close(), liveStack.close()]);
+    }
   });
 });

@@ -72,4 +72,64 @@ describe('withPollerLease (the live poller beside a backfill or a rebuild)', () 
     expect('heldBy' in outcome && outcome.heldBy.message).toContain('backfill 4711');
     expect(docMock.commandCalls(DeleteCommand)).toHaveLength(0);
   });
+
+  it('waits for a lease a backfill gives up between turns, asking again every second', async () => {
+    // Prepare
+    let now = NOW;
+    const waits: number[] = [];
+    const held = new ConditionalCheckFailedException({ message: 'held', $metadata: {} });
+    docMock.on(PutCommand).rejectsOnce(held).rejectsOnce(held).resolves({});
+    docMock.on(GetCommand).resolves({ Item: { holder: 'backfill@4711', expiresAtMs: NOW + 60_000 } });
+    docMock.on(DeleteCommand).resolves({});
+    // Act
+    const outcome = await withPollerLease(
+      doc,
+      names,
+      'poller-lambda',
+      () => now,
+      async () => 'polled',
+      {
+        waitMs: 60_000,
+        sleep: async (ms) => {
+          waits.push(ms);
+          now += ms;
+        },
+      },
+    );
+    // Assess
+    expect(outcome).toEqual({ result: 'polled' });
+    expect(waits).toEqual([1_000, 1_000]);
+    expect(docMock.commandCalls(PutCommand)).toHaveLength(3);
+  });
+
+  it('skips the cycle once the wait is over and the lease is still held', async () => {
+    // Prepare
+    let now = NOW;
+    const waits: number[] = [];
+    docMock.on(PutCommand).rejects(new ConditionalCheckFailedException({ message: 'held', $metadata: {} }));
+    docMock.on(GetCommand).resolves({ Item: { holder: 'rebuild@42', expiresAtMs: NOW + 600_000 } });
+    let ran = false;
+    // Act
+    const outcome = await withPollerLease(
+      doc,
+      names,
+      'poller-lambda',
+      () => now,
+      async () => {
+        ran = true;
+      },
+      {
+        waitMs: 2_500,
+        sleep: async (ms) => {
+          waits.push(ms);
+          now += ms;
+        },
+      },
+    );
+    // Assess
+    expect(ran).toBe(false);
+    expect('heldBy' in outcome && outcome.heldBy.holder).toBe('rebuild@42');
+    expect(waits).toEqual([1_000, 1_000, 500]);
+    expect(docMock.commandCalls(PutCommand)).toHaveLength(4);
+  });
 });
