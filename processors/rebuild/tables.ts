@@ -5,7 +5,6 @@
  * tables there).
  */
 import {
-  CreateTableCommand,
   DeleteTableCommand,
   DescribeTableCommand,
   type DynamoDBClient,
@@ -18,6 +17,7 @@ import {
   type KinesisClient,
   ResourceNotFoundException as StreamNotFound,
 } from '@aws-sdk/client-kinesis';
+import { createTableFromSpec, waitUntilTableActive } from '../../shared/aws/bootstrap.js';
 import type { ResourceNames, TableDefinition } from '../../shared/resources.js';
 import { tableSpecs } from '../../shared/resources.js';
 import { sleep } from '../../shared/sleep.js';
@@ -45,41 +45,8 @@ async function tableExists(dynamo: DynamoDBClient, name: string): Promise<boolea
 }
 
 async function createTable(dynamo: DynamoDBClient, spec: TableDefinition): Promise<void> {
-  const keyAttributes = new Set<string>([spec.partitionKey, spec.sortKey]);
-  for (const index of spec.globalSecondaryIndexes) {
-    keyAttributes.add(index.partitionKey);
-    if (index.sortKey) keyAttributes.add(index.sortKey);
-  }
-  await dynamo.send(
-    new CreateTableCommand({
-      TableName: spec.name,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [...keyAttributes].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
-      KeySchema: [
-        { AttributeName: spec.partitionKey, KeyType: 'HASH' },
-        { AttributeName: spec.sortKey, KeyType: 'RANGE' },
-      ],
-      ...(spec.globalSecondaryIndexes.length > 0
-        ? {
-            GlobalSecondaryIndexes: spec.globalSecondaryIndexes.map((index) => ({
-              IndexName: index.indexName,
-              KeySchema: [
-                { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
-                ...(index.sortKey ? [{ AttributeName: index.sortKey, KeyType: 'RANGE' as const }] : []),
-              ],
-              Projection: { ProjectionType: 'ALL' as const },
-            })),
-          }
-        : {}),
-    }),
-  );
-  await waitFor(`table ${spec.name}`, async () => {
-    const { Table } = await dynamo.send(new DescribeTableCommand({ TableName: spec.name }));
-    return (
-      Table?.TableStatus === 'ACTIVE' &&
-      (Table.GlobalSecondaryIndexes ?? []).every((index) => index.IndexStatus === 'ACTIVE')
-    );
-  });
+  await createTableFromSpec(dynamo, spec);
+  await waitUntilTableActive(dynamo, spec.name);
 }
 
 /** Deletes tables (absent ones are ignored) and waits until they are gone. */

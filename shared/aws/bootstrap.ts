@@ -70,41 +70,51 @@ async function ensureTable(dynamo: DynamoDBClient, spec: TableDefinition): Promi
     }
   } catch (error) {
     if (!(error instanceof TableNotFound)) throw error;
-    const keyAttributes = new Set<string>([spec.partitionKey, spec.sortKey]);
-    for (const index of spec.globalSecondaryIndexes) {
-      keyAttributes.add(index.partitionKey);
-      if (index.sortKey) keyAttributes.add(index.sortKey);
-    }
-    await dynamo.send(
-      new CreateTableCommand({
-        TableName: spec.name,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [...keyAttributes].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
-        KeySchema: keySchemaOf(spec),
-        ...(spec.globalSecondaryIndexes.length > 0
-          ? {
-              GlobalSecondaryIndexes: spec.globalSecondaryIndexes.map((index) => ({
-                IndexName: index.indexName,
-                KeySchema: [
-                  { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
-                  ...(index.sortKey ? [{ AttributeName: index.sortKey, KeyType: 'RANGE' as const }] : []),
-                ],
-                Projection: { ProjectionType: 'ALL' as const },
-              })),
-            }
-          : {}),
-      }),
-    );
+    await createTableFromSpec(dynamo, spec);
     created = true;
   }
-  await pollUntil(`table ${spec.name}`, async () => {
-    const { Table } = await dynamo.send(new DescribeTableCommand({ TableName: spec.name }));
+  await waitUntilTableActive(dynamo, spec.name);
+  return created;
+}
+
+/** Sends the CreateTable of a table as `tableSpecs` defines it (on demand, string keys, indexes projecting all). */
+export async function createTableFromSpec(dynamo: DynamoDBClient, spec: TableDefinition): Promise<void> {
+  const keyAttributes = new Set<string>([spec.partitionKey, spec.sortKey]);
+  for (const index of spec.globalSecondaryIndexes) {
+    keyAttributes.add(index.partitionKey);
+    if (index.sortKey) keyAttributes.add(index.sortKey);
+  }
+  await dynamo.send(
+    new CreateTableCommand({
+      TableName: spec.name,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [...keyAttributes].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
+      KeySchema: keySchemaOf(spec),
+      ...(spec.globalSecondaryIndexes.length > 0
+        ? {
+            GlobalSecondaryIndexes: spec.globalSecondaryIndexes.map((index) => ({
+              IndexName: index.indexName,
+              KeySchema: [
+                { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
+                ...(index.sortKey ? [{ AttributeName: index.sortKey, KeyType: 'RANGE' as const }] : []),
+              ],
+              Projection: { ProjectionType: 'ALL' as const },
+            })),
+          }
+        : {}),
+    }),
+  );
+}
+
+/** Waits until a table and every one of its indexes are active. */
+export async function waitUntilTableActive(dynamo: DynamoDBClient, tableName: string): Promise<void> {
+  await pollUntil(`table ${tableName}`, async () => {
+    const { Table } = await dynamo.send(new DescribeTableCommand({ TableName: tableName }));
     return (
       Table?.TableStatus === 'ACTIVE' &&
       (Table.GlobalSecondaryIndexes ?? []).every((index) => index.IndexStatus === 'ACTIVE')
     );
   });
-  return created;
 }
 
 async function ensureStream(
