@@ -255,25 +255,8 @@ export class PollerState {
    */
   async putPendingMany(pending: readonly PendingOption[]): Promise<void> {
     if (pending.length === 0) return;
-    const existing = new Set<string>();
     const keys = [...new Set(pending.map((entry) => pendingSortKey(entry.key)))];
-    for (let start = 0; start < keys.length; start += 100) {
-      let requested: Record<string, unknown>[] = keys
-        .slice(start, start + 100)
-        .map((sk) => ({ pk: StateKey.Pending, sk }));
-      for (let attempt = 1; requested.length > 0; attempt++) {
-        const response = await this.doc.send(
-          new BatchGetCommand({
-            RequestItems: {
-              [this.tableName]: { Keys: requested, ConsistentRead: true, ProjectionExpression: 'sk' },
-            },
-          }),
-        );
-        for (const item of response.Responses?.[this.tableName] ?? []) existing.add(String(item['sk']));
-        requested = response.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
-        if (requested.length > 0) await sleepMs(Math.min(2000, 25 * 2 ** attempt));
-      }
-    }
+    const existing = await this.existingSortKeys(StateKey.Pending, keys);
     await this.batchPut(
       pending
         .filter((entry) => !existing.has(pendingSortKey(entry.key)))
