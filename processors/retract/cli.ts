@@ -2,6 +2,7 @@
 import { CliError, ExitCode } from '../../shared/cli/errors.js';
 import type { GlobalOptions } from '../../shared/cli/main.js';
 import { Target } from '../../shared/config.js';
+import { withPollerLease } from '../../shared/generation.js';
 import { codeVersion } from '../pipeline/version.js';
 import { runShardProcessors } from '../shard/runner.js';
 import { RetractionError } from './errors.js';
@@ -55,30 +56,44 @@ export async function runRetractCommand(
     );
   }
   const { openContext } = await import('../../shared/cli/context.js');
-  // Locally the stack holds the state directory's lock: no poll or `up` runs meanwhile.
+  // Locally the stack holds the state directory's lock as well: no poll or `up` runs meanwhile.
   const context = await openContext(globals);
   const log = (message: string) => process.stderr.write(`${message}\n`);
   try {
     const { clients, names, settings } = context;
     const local = settings.target !== Target.Aws;
-    const result = await retractFile(
-      {
-        clients,
-        names,
-        settings,
-        clock: Date.now,
-        codeVersion: codeVersion(),
-        log,
-        ...(local
-          ? {
-              processUntilCaughtUp: async () => {
-                await runShardProcessors(clients.kinesis, clients.doc, names, { untilCaughtUp: true, log });
-              },
-            }
-          : {}),
-      },
-      { file, ...(options.version !== undefined ? { contentHash: options.version } : {}) },
+    // The live poller (Lambda or `tillstream poll`) waits while the claims are released.
+    const leased = await withPollerLease(
+      clients.doc,
+      context.baseNames,
+      'tillstream retract',
+      Date.now,
+      () =>
+        retractFile(
+          {
+            clients,
+            names,
+            settings,
+            clock: Date.now,
+            codeVersion: codeVersion(),
+            log,
+            ...(local
+              ? {
+                  processUntilCaughtUp: async () => {
+                    await runShardProcessors(clients.kinesis, clients.doc, names, {
+                      untilCaughtUp: true,
+                      log,
+                    });
+                  },
+                }
+              : {}),
+          },
+          { file, ...(options.version !== undefined ? { contentHash: options.version } : {}) },
+        ),
+      { waitMs: settings.pollLeaseWaitSeconds * 1000 },
     );
+    if ('heldBy' in leased) throw new CliError(`retract not started: ${leased.heldBy.message}`);
+    const result = leased.result;
     process.stdout.write(`${describeRetraction(result)}\n`);
   } catch (error) {
     if (error instanceof RetractionError)
