@@ -15,8 +15,7 @@ import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Settings } from '../shared/config.js';
-import { splitCsvRecord } from '../shared/input/csv.js';
-import { matchHeader } from '../shared/input/header.js';
+import { exportKindOfFirstLine } from '../shared/input/header.js';
 import { parseExport } from '../shared/input/parse.js';
 import {
   EntryKind,
@@ -318,7 +317,7 @@ class PollCycle {
       arrivedAtMs: original?.arrivedAtMs ?? clock(),
       rawKey: objectKey,
       reportKey: reportKey(objectKey),
-      kindHint: kindHint(bytes),
+      kindHint: exportKindOfFirstLine(bytes),
     };
     const sameContent = await this.state.contentSeen(contentHash);
     if (sameContent !== undefined) {
@@ -1130,19 +1129,4 @@ async function sha256Stream(stream: Readable): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of stream) hash.update(chunk as Buffer);
   return hash.digest('hex');
-}
-
-/** The export kind the first line names, or null: only used to take reference files first. */
-function kindHint(bytes: Buffer): string | null {
-  const end = bytes.indexOf(0x0a);
-  const firstLine = bytes
-    .subarray(0, end === -1 ? Math.min(bytes.length, 65_536) : end)
-    .toString('utf8')
-    .replace(/\r$/, '');
-  try {
-    const match = matchHeader(splitCsvRecord(firstLine));
-    return match.ok ? match.layout.kind : null;
-  } catch {
-    return null;
-  }
 }

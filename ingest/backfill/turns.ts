@@ -7,8 +7,7 @@
  * left unfinished when it gives the lease up (a live cycle would ingest it without the rate limit).
  * The lease therefore changes hands only between cycles, never in the middle of a file.
  */
-import { splitCsvRecord } from '../../shared/input/csv.js';
-import { matchHeader } from '../../shared/input/header.js';
+import { exportKindOfFirstLine } from '../../shared/input/header.js';
 import { FileKind } from '../../shared/schemas/input.js';
 import { arrivalOrder, type FileSource, type SourceFile } from '../source.js';
 
@@ -71,18 +70,7 @@ export async function peekKind(source: FileSource, file: SourceFile): Promise<st
   } finally {
     stream.destroy();
   }
-  const end = head.indexOf(0x0a);
-  const firstLine = head
-    .subarray(0, end === -1 ? Math.min(head.length, 65_536) : end)
-    .toString('utf8')
-    .replace(/^\uFEFF/, '')
-    .replace(/\r$/, '');
-  try {
-    const match = matchHeader(splitCsvRecord(firstLine));
-    return match.ok ? match.layout.kind : null;
-  } catch {
-    return null;
-  }
+  return exportKindOfFirstLine(head);
 }
 
 /**

@@ -4,6 +4,7 @@
  * free.
  */
 import { FileKind } from '../schemas/input.js';
+import { splitCsvRecord } from './csv.js';
 
 /** The columns each kind must have, in the contract's spelling. */
 export const RequiredColumns = {
@@ -130,4 +131,23 @@ export function matchHeader(cells: readonly string[]): HeaderMatch {
 
 function stripBom(cell: string): string {
   return cell.charCodeAt(0) === 0xfeff ? cell.slice(1) : cell;
+}
+
+/**
+ * The export kind a file's first line names (BOM and CR ignored, at most 64 KiB read), or null.
+ * Only a hint for ordering: reference files (locations, date_dim) are taken before orders.
+ */
+export function exportKindOfFirstLine(head: Buffer): string | null {
+  const end = head.indexOf(0x0a);
+  const firstLine = head
+    .subarray(0, end === -1 ? Math.min(head.length, 65_536) : end)
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .replace(/\r$/, '');
+  try {
+    const match = matchHeader(splitCsvRecord(firstLine));
+    return match.ok ? match.layout.kind : null;
+  } catch {
+    return null;
+  }
 }
