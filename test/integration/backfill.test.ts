@@ -7,9 +7,8 @@
  */
 import { cp, mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HIGH_WATER_MARK_ATTR } from '../../aggregates/keys.js';
 import { BackfillInterruptedError, runBackfill } from '../../ingest/backfill/run.js';
 import { createFolderSource } from '../../ingest/folder/source.js';
 import { generateChain } from '../../ingest/generator/index.js';
@@ -18,35 +17,18 @@ import { runCompaction } from '../../processors/compaction/job.js';
 import { runPipeline } from '../../processors/pipeline/run.js';
 import { runShardProcessors } from '../../processors/shard/runner.js';
 import { withPollerLease } from '../../shared/generation.js';
-import { type PipelineStack, startPipelineStack } from '../support/pipeline-stack.js';
+import {
+  comparableItems,
+  type PipelineStack,
+  scanTable,
+  startPipelineStack,
+} from '../support/pipeline-stack.js';
 
 const START = '2023-06-05';
 const AS_OF = '2023-06-08';
 
-type Item = Record<string, unknown>;
-
-async function aggregateItems(doc: DynamoDBDocumentClient, tableName: string): Promise<Map<string, Item>> {
-  const items = new Map<string, Item>();
-  let startKey: Item | undefined;
-  do {
-    const page = await doc.send(
-      new ScanCommand({
-        TableName: tableName,
-        ConsistentRead: true,
-        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-      }),
-    );
-    for (const item of page.Items ?? []) {
-      // High-water marks are stream positions: two stacks' streams number records differently.
-      items.set(
-        `${String(item['pk'])}|${String(item['sk'])}`,
-        Object.fromEntries(Object.entries(item).filter(([name]) => !HIGH_WATER_MARK_ATTR.test(name))),
-      );
-    }
-    startKey = page.LastEvaluatedKey;
-  } while (startKey !== undefined);
-  return items;
-}
+const aggregateItems = async (doc: DynamoDBDocumentClient, tableName: string) =>
+  comparableItems(await scanTable(doc, tableName));
 
 class InjectedCrash extends Error {
   override name = 'InjectedCrash';

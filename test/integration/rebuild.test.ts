@@ -6,53 +6,26 @@
  */
 import { cp, mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  ScanCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Attr, HIGH_WATER_MARK_ATTR, KeyPrefix } from '../../aggregates/keys.js';
+import { Attr, KeyPrefix } from '../../aggregates/keys.js';
 import { generateChain } from '../../ingest/generator/index.js';
 import { ReadModel } from '../../processors/dashboard/read-model.js';
 import { runPipeline } from '../../processors/pipeline/run.js';
 import { RebuildStage, runRebuild, snapshotDates } from '../../processors/rebuild/run.js';
 import { generationNames, readLiveGeneration, resolveLiveNames } from '../../shared/generation.js';
 import type { ResourceNames } from '../../shared/resources.js';
-import { type PipelineStack, startPipelineStack } from '../support/pipeline-stack.js';
+import {
+  comparableItems,
+  type PipelineStack,
+  scanTable,
+  startPipelineStack,
+} from '../support/pipeline-stack.js';
 
 const START = '2023-05-01';
 const AS_OF = '2023-05-04';
 
 type Item = Record<string, unknown>;
-
-async function scanItems(doc: DynamoDBDocumentClient, tableName: string): Promise<Item[]> {
-  const items: Item[] = [];
-  let startKey: Item | undefined;
-  do {
-    const page = await doc.send(
-      new ScanCommand({
-        TableName: tableName,
-        ConsistentRead: true,
-        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-      }),
-    );
-    items.push(...(page.Items ?? []));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey !== undefined);
-  return items;
-}
-
-/** Items keyed `pk|sk`, without the bookkeeping attributes that differ by construction. */
-function comparable(items: readonly Item[]): Map<string, Item> {
-  return new Map(
-    items.map((item) => [
-      `${String(item['pk'])}|${String(item['sk'])}`,
-      Object.fromEntries(Object.entries(item).filter(([name]) => !HIGH_WATER_MARK_ATTR.test(name))),
-    ]),
-  );
-}
 
 describe('tillstream rebuild', () => {
   let stack: PipelineStack;
@@ -81,7 +54,7 @@ describe('tillstream rebuild', () => {
       await cp(path.join(generated, entry), path.join(input, entry), { recursive: true });
     }
     await runPipeline(stack.clients, base, stack.settings, { input, asOf: AS_OF, codeVersion: 'test' });
-    original = comparable(await scanItems(stack.clients.doc, base.aggregatesTable));
+    original = comparableItems(await scanTable(stack.clients.doc, base.aggregatesTable));
   });
 
   afterAll(async () => {
@@ -132,7 +105,7 @@ describe('tillstream rebuild', () => {
     const live = await resolveLiveNames(doc, base);
     expect(live).toEqual(generationNames(base, 1));
     expect(live.aggregatesTable).toBe(`${base.aggregatesTable}-g1`);
-    const rebuilt = comparable(await scanItems(doc, live.aggregatesTable));
+    const rebuilt = comparableItems(await scanTable(doc, live.aggregatesTable));
     expect([...rebuilt.keys()].sort()).toEqual([...original.keys()].sort());
     for (const [key, item] of original) expect(rebuilt.get(key), key).toEqual(item);
     expect(result.snapshotsRecomputed).toEqual(await snapshotDates(stack.clients.s3, base.martsBucket));
@@ -146,7 +119,7 @@ describe('tillstream rebuild', () => {
     const deletedDay = deletedKey.sk.slice(KeyPrefix.Day.length);
     expect(await model.days(null, deletedDay, deletedDay)).toHaveLength(1);
     // The old generation is kept untouched (its corruption included) until --drop-old.
-    const old = comparable(await scanItems(doc, base.aggregatesTable));
+    const old = comparableItems(await scanTable(doc, base.aggregatesTable));
     expect(old.has(`${deletedKey.pk}|${deletedKey.sk}`)).toBe(false);
   });
 });

@@ -1,7 +1,10 @@
 /** A local stack with the default resource names in a fresh temporary folder, for pipeline tests. */
+
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { HIGH_WATER_MARK_ATTR } from '../../aggregates/keys.js';
 import { bootstrapLocalResources } from '../../shared/aws/bootstrap.js';
 import { type AwsClients, createClients } from '../../shared/aws/clients.js';
 import { loadSettings, type Settings } from '../../shared/config.js';
@@ -36,4 +39,37 @@ export async function startPipelineStack(label: string): Promise<PipelineStack> 
       await rm(workDir, { recursive: true, force: true });
     },
   };
+}
+
+type Item = Record<string, unknown>;
+
+/** Every item of a table (consistent Scan, all pages). */
+export async function scanTable(doc: DynamoDBDocumentClient, tableName: string): Promise<Item[]> {
+  const items: Item[] = [];
+  let startKey: Item | undefined;
+  do {
+    const page = await doc.send(
+      new ScanCommand({
+        TableName: tableName,
+        ConsistentRead: true,
+        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+      }),
+    );
+    items.push(...(page.Items ?? []));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey !== undefined);
+  return items;
+}
+
+/**
+ * Aggregate items keyed `pk|sk`, without high-water marks: they are stream positions, and two
+ * stacks' streams number records differently.
+ */
+export function comparableItems(items: readonly Item[]): Map<string, Item> {
+  return new Map(
+    items.map((item) => [
+      `${String(item['pk'])}|${String(item['sk'])}`,
+      Object.fromEntries(Object.entries(item).filter(([name]) => !HIGH_WATER_MARK_ATTR.test(name))),
+    ]),
+  );
 }
