@@ -15,6 +15,8 @@ export interface AcceptedFindings {
   readonly processorRole: iam.IRole;
   readonly schedulerRoles: readonly iam.IRole[];
   readonly driveKeySecret: secretsmanager.ISecret;
+  /** The names of the tables whose later generations (`<name>-g*`) the functions are granted. */
+  readonly generationTableNames: readonly string[];
   /** Functions deployed as zip bundles on a managed runtime (none with ECR images). */
   readonly zipFunctions: readonly IConstruct[];
 }
@@ -23,10 +25,18 @@ export interface AcceptedFindings {
 const BUCKET_GRANT_ACTIONS = /^Action::s3:(GetObject|GetBucket|List|Abort)\*$/;
 /** `<…Bucket….Arn>/*`: every object of one of this stack's buckets. */
 const BUCKET_OBJECTS = /^Resource::<Storage[A-Za-z]+Bucket[0-9A-F]{8}\.Arn>\/\*$/;
-/** `<…Function….Arn>:*`: the function's versions and aliases. */
 /** `<table arn>/index/*` from CDK table grants: the aggregates table's GSIs (customers by tier, segment, risk). */
 const TABLE_INDEXES = /^Resource::<Storage[A-Za-z]+Table[0-9A-F]{8}\.Arn>\/index\/\*$/;
+/** `<…Function….Arn>:*`: the function's versions and aliases. */
 const FUNCTION_VERSIONS = /^Resource::<[A-Za-z]+Function[0-9A-F]{8}\.Arn>:\*$/;
+
+/** `…:table/<name>-g*` and its `/index/*`: every later generation of one of this stack's tables. */
+function generationTables(tableNames: readonly string[]): RegExp {
+  const names = tableNames.map((name) => name.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&')).join('|');
+  return new RegExp(
+    `^Resource::arn:<AWS::Partition>:dynamodb:<AWS::Region>:<AWS::AccountId>:table\\/(${names})-g\\*(\\/index\\/\\*)?$`,
+  );
+}
 
 /** cdk-nag matches `appliesTo` regexes given as `/…/` strings. */
 function appliesTo(pattern: RegExp): { regex: string } {
@@ -50,6 +60,12 @@ export function acknowledgeFindings(findings: AcceptedFindings): void {
           reason:
             'From CDK table grants: the same actions on the indexes of one named table (`<arn>/index/*`); the GSIs serve paged customer lists by tier, segment and churn risk.',
           appliesTo: [appliesTo(TABLE_INDEXES)],
+        },
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            "The tables of later generations (`<table>-g1`, `-g2`, … and their indexes), which `tillstream rebuild` creates outside CloudFormation: the same grants as on the named table, so the functions follow the live generation after a rebuild switches it. The pattern covers only this stack's table names with a `-g` suffix.",
+          appliesTo: [appliesTo(generationTables(findings.generationTableNames))],
         },
       ],
       true,

@@ -124,8 +124,12 @@ export class TillstreamStack extends Stack {
     storage.rawBucket.grantPut(this.poller.function);
     storage.quarantineBucket.grantRead(this.poller.function);
     storage.quarantineBucket.grantPut(this.poller.function);
-    storage.tables.ledger.grantReadWriteData(this.poller.function);
-    storage.tables.state.grantReadWriteData(this.poller.function);
+    // Generation 0's state table holds the poller lease and the generation pointer; the live
+    // generation's ledger and state take the cycle's writes (every generation alike).
+    for (const tables of [storage.tables, storage.generationTables]) {
+      tables.ledger.grantReadWriteData(this.poller.function);
+      tables.state.grantReadWriteData(this.poller.function);
+    }
     storage.ordersStream.grantWrite(this.poller.function);
     storage.driveKeySecret.grantRead(this.poller.function);
 
@@ -137,9 +141,11 @@ export class TillstreamStack extends Stack {
       timeout: settings.processor.timeout,
       environment: { ...resourceEnv, [PowertoolsEnv.ServiceName]: ServiceName.ShardProcessor },
     });
-    storage.tables.aggregates.grantReadWriteData(this.processor.function);
-    storage.tables.ledger.grantReadWriteData(this.processor.function);
-    storage.tables.state.grantReadWriteData(this.processor.function);
+    for (const tables of [storage.tables, storage.generationTables]) {
+      tables.aggregates.grantReadWriteData(this.processor.function);
+      tables.ledger.grantReadWriteData(this.processor.function);
+      tables.state.grantReadWriteData(this.processor.function);
+    }
     this.processor.function.addEventSource(
       new sources.KinesisEventSource(storage.ordersStream, {
         startingPosition: lambda.StartingPosition.TRIM_HORIZON,
@@ -171,8 +177,12 @@ export class TillstreamStack extends Stack {
       reservedConcurrentExecutions: settings.protectData ? 1 : undefined,
       environment: { ...resourceEnv, [PowertoolsEnv.ServiceName]: ServiceName.Compaction },
     });
-    storage.tables.aggregates.grantReadData(this.compaction.function);
-    storage.tables.state.grantReadWriteData(this.compaction.function);
+    for (const tables of [storage.tables, storage.generationTables]) {
+      tables.aggregates.grantReadData(this.compaction.function);
+      // The customers' tiers and segments are written back to their profile items (conditional puts).
+      tables.aggregates.grant(this.compaction.function, 'dynamodb:PutItem');
+      tables.state.grantReadWriteData(this.compaction.function);
+    }
     // A rerun switches the manifest by overwriting it; nothing is deleted.
     storage.martsBucket.grantRead(this.compaction.function);
     storage.martsBucket.grantPut(this.compaction.function);
@@ -214,8 +224,10 @@ export class TillstreamStack extends Stack {
         timeout: Duration.seconds(15),
         environment: { ...resourceEnv, [PowertoolsEnv.ServiceName]: ServiceName.DashboardApi },
       });
-      storage.tables.aggregates.grantReadData(api.function);
-      storage.tables.state.grantReadData(api.function);
+      for (const tables of [storage.tables, storage.generationTables]) {
+        tables.aggregates.grantReadData(api.function);
+        tables.state.grantReadData(api.function);
+      }
       storage.martsBucket.grantRead(api.function);
       this.dashboardApi = api;
       // IAM auth: callers sign requests (SigV4) with a role allowed lambda:InvokeFunctionUrl; never public.
@@ -252,6 +264,11 @@ export class TillstreamStack extends Stack {
       processorRole: this.processor.role,
       schedulerRoles: [pollScheduleRole, compactionScheduleRole],
       driveKeySecret: storage.driveKeySecret,
+      generationTableNames: [
+        storage.names.aggregatesTable,
+        storage.names.ledgerTable,
+        storage.names.stateTable,
+      ],
     });
   }
 }

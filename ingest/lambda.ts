@@ -1,13 +1,15 @@
 /**
  * The poller as an AWS Lambda (EventBridge schedule): one poll cycle per invocation, over the
  * input named by `TILLSTREAM_INPUT` (`drive://FOLDER_ID[,ID…]` on AWS), against the deployed
- * resources named by the CDK app's environment variables.
+ * resources named by the CDK app's environment variables, in the live table generation
+ * (`shared/generation.ts`), resolved after the poller lease is taken: a rebuild holds the lease
+ * until its generation is live, so a cycle never writes a generation that is being replaced.
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createClients } from '../shared/aws/clients.js';
 import { createObservability, MetricName, MetricUnit, ServiceName } from '../shared/aws/powertools.js';
 import { loadSettings } from '../shared/config.js';
-import { withPollerLease } from '../shared/generation.js';
+import { resolveLiveNames, withPollerLease } from '../shared/generation.js';
 import { resourceNames } from '../shared/resources.js';
 import { parseServiceAccountKey, type ServiceAccountKey } from './drive/client.js';
 import { IngestError } from './errors.js';
@@ -67,30 +69,34 @@ export async function loadDriveKey(
 export async function handler(): Promise<PollLambdaResult> {
   const env = process.env;
   const settings = loadSettings(env);
-  const names = resourceNames(settings, env);
+  const base = resourceNames(settings, env);
   const input = env['TILLSTREAM_INPUT'];
   if (input === undefined || input === '') throw new IngestError('TILLSTREAM_INPUT is not set');
   clients ??= createClients({ kind: 'aws', region: settings.region });
+  const aws = clients;
   driveKey ??= loadDriveKey(
     new SecretsManagerClient({ region: settings.region }),
     env['TILLSTREAM_DRIVE_SECRET_ARN'],
   );
-  const state = new PollerState(clients.doc, names.stateTable);
-  const source = sourceFor(input, state, env, await driveKey);
+  const key = await driveKey;
   const leased = await withPollerLease(
-    clients.doc,
-    names,
+    aws.doc,
+    base,
     'poller-lambda',
     Date.now,
-    () =>
-      runPollCycle({
-        clients: clients!,
+    async () => {
+      const names = await resolveLiveNames(aws.doc, base);
+      const state = new PollerState(aws.doc, names.stateTable);
+      const result = await runPollCycle({
+        clients: aws,
         names,
         settings,
-        source,
+        source: sourceFor(input, state, env, key),
         clock: Date.now,
         log: (message) => logger.info(message),
-      }),
+      });
+      return { result, names };
+    },
     // A backfill gives the lease up between turns: wait for it rather than skip the cycle.
     { waitMs: settings.pollLeaseWaitSeconds * 1000 },
   );
@@ -106,7 +112,7 @@ export async function handler(): Promise<PollLambdaResult> {
       skipped: leased.heldBy.message,
     };
   }
-  const result = leased.result;
+  const { result, names } = leased.result;
   const summary: PollLambdaResult = {
     files: result.reports.length,
     recordsPut: result.recordsPut,
@@ -127,7 +133,7 @@ export async function handler(): Promise<PollLambdaResult> {
     summary.reports.reduce((sum, report) => sum + report.rowsQuarantined, 0),
   );
   // A poll that throws publishes nothing here: the poller-errors alarm covers it.
-  const uploads = await checkMissingUploads(clients.doc, names, settings, Date.now());
+  const uploads = await checkMissingUploads(aws.doc, names, settings, Date.now());
   metrics.addMetric(MetricName.MissingUploads, MetricUnit.Count, uploads.missing.length);
   if (uploads.missing.length > 0) {
     logger.warn('missing uploads', {

@@ -89,6 +89,50 @@ export async function resolveLiveNames(
 }
 
 /**
+ * How long a warm reader (the dashboard Lambda) may keep using the generation it read before it
+ * reads the pointer again. Writers never cache it: they resolve it per invocation.
+ */
+export const READER_GENERATION_TTL_MS = 30_000;
+
+/** The live generation and its names, as one resolution found them. */
+export interface LiveGeneration {
+  readonly generation: number;
+  readonly names: ResourceNames;
+}
+
+/**
+ * A resolver of the live generation for a long-lived process (a warm Lambda container): one
+ * consistent GetItem per call, or per `ttlMs` when a reader may lag the pointer that long.
+ *
+ * Writers (poller, shard processor, compaction) use `ttlMs` 0: a record put by a poll cycle that
+ * wrote generation N+1's ledger is processed by an invocation that started after the flip, so
+ * resolving at every invocation start never writes it into generation N.
+ *
+ * @example
+ * const live = liveGenerationResolver(clients.doc, resourceNames(settings, process.env));
+ * const { names } = await live(); // at the start of every invocation
+ */
+export function liveGenerationResolver(
+  doc: DynamoDBDocumentClient,
+  base: ResourceNames,
+  ttlMs = 0,
+  clock: () => number = Date.now,
+): () => Promise<LiveGeneration> {
+  let cached: { readonly live: LiveGeneration; readonly readAtMs: number } | undefined;
+  return async () => {
+    const now = clock();
+    if (cached !== undefined && ttlMs > 0 && now - cached.readAtMs < ttlMs) return cached.live;
+    const generation = await readLiveGeneration(doc, base);
+    const live =
+      cached?.live.generation === generation
+        ? cached.live
+        : { generation, names: generationNames(base, generation) };
+    cached = { live, readAtMs: now };
+    return live;
+  };
+}
+
+/**
  * Makes `target` the live generation, atomically and only if `expected` is still live (a
  * conditional put: two rebuilds cannot both win).
  *

@@ -3,7 +3,7 @@
  * quarantine and marts buckets, the bucket poison batches land in, the access-log bucket, and the
  * Drive key's secret.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -12,6 +12,9 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { type ResourceNames, resourceNames, tableSpecs } from '../../shared/resources.js';
 import { type ResolvedStackProps, StreamCapacity } from '../props.js';
+
+/** What `generationNames` appends to a table name for generation N ≥ 1 (`-g1`, `-g2`, …), as an IAM pattern. */
+export const GENERATION_SUFFIX_PATTERN = '-g*';
 
 /** The S3 request-metrics filter id of the alarmed buckets (`PutRequests` feeds the alarms). */
 export const BUCKET_METRICS_ID = 'EntireBucket';
@@ -23,6 +26,17 @@ export interface PipelineTables {
   readonly state: dynamodb.Table;
 }
 
+/**
+ * The tables of every later generation, by role: `<name>-g*`, which `tillstream rebuild` creates
+ * outside CloudFormation (shared/generation.ts). Each is an imported table whose ARN ends in a
+ * wildcard, so the usual CDK grants on it reach every generation (and its indexes).
+ */
+export interface GenerationTables {
+  readonly aggregates: dynamodb.ITable;
+  readonly ledger: dynamodb.ITable;
+  readonly state: dynamodb.ITable;
+}
+
 /** The stream, tables, buckets and secret of one environment. */
 export class PipelineStorage extends Construct {
   /** Table and stream names (buckets get generated names: S3 names are global). */
@@ -31,6 +45,8 @@ export class PipelineStorage extends Construct {
   readonly key: kms.Key;
   readonly ordersStream: kinesis.Stream;
   readonly tables: PipelineTables;
+  /** Grant on these beside `tables`: the Lambdas follow the live generation a rebuild switches to. */
+  readonly generationTables: GenerationTables;
   readonly rawBucket: s3.Bucket;
   readonly quarantineBucket: s3.Bucket;
   readonly martsBucket: s3.Bucket;
@@ -97,6 +113,20 @@ export class PipelineStorage extends Construct {
       aggregates: tableNamed(this.names.aggregatesTable),
       ledger: tableNamed(this.names.ledgerTable),
       state: tableNamed(this.names.stateTable),
+    };
+    const generations = (id: string, name: string): dynamodb.ITable =>
+      dynamodb.Table.fromTableAttributes(this, id, {
+        tableArn: Stack.of(this).formatArn({
+          service: 'dynamodb',
+          resource: 'table',
+          resourceName: `${name}${GENERATION_SUFFIX_PATTERN}`,
+        }),
+        grantIndexPermissions: true,
+      });
+    this.generationTables = {
+      aggregates: generations('AggregatesGenerations', this.names.aggregatesTable),
+      ledger: generations('LedgerGenerations', this.names.ledgerTable),
+      state: generations('StateGenerations', this.names.stateTable),
     };
 
     this.accessLogsBucket = new s3.Bucket(this, 'AccessLogsBucket', {

@@ -6,6 +6,7 @@
 import { createClients } from '../../shared/aws/clients.js';
 import { createObservability, MetricName, MetricUnit, ServiceName } from '../../shared/aws/powertools.js';
 import { loadSettings } from '../../shared/config.js';
+import { resolveLiveNames } from '../../shared/generation.js';
 import { resourceNames } from '../../shared/resources.js';
 import { codeVersion } from '../pipeline/version.js';
 import { type NightlyResult, runNightly } from './job.js';
@@ -15,9 +16,10 @@ const { logger, metrics } = createObservability(ServiceName.Compaction);
 /** The Lambda entry point: the scheduled event carries nothing the run needs. */
 export async function handler(): Promise<NightlyResult> {
   const settings = loadSettings(process.env);
-  const names = resourceNames(settings, process.env);
   const clients = createClients({ kind: 'aws', region: settings.region });
   try {
+    // The live table generation (a rebuild may have switched it since the last night).
+    const names = await resolveLiveNames(clients.doc, resourceNames(settings, process.env));
     const result = await runNightly(clients, names, {
       nowMs: Date.now(),
       chainTimeZone: settings.chainTimeZone,

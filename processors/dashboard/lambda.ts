@@ -6,36 +6,31 @@
 import { handle } from 'hono/aws-lambda';
 import { createClients } from '../../shared/aws/clients.js';
 import { loadSettings } from '../../shared/config.js';
-import { generationNames, readLiveGeneration } from '../../shared/generation.js';
+import { liveGenerationResolver, READER_GENERATION_TTL_MS } from '../../shared/generation.js';
 import { resourceNames } from '../../shared/resources.js';
 import { createDashboardApp } from './api.js';
 import { ReadModel } from './read-model.js';
 
 const settings = loadSettings();
 const clients = createClients({ kind: 'aws', region: settings.region });
-const baseNames = resourceNames(settings, process.env);
-/** A warm container re-reads the generation pointer at most this often (one GetItem). */
-const GENERATION_TTL_MS = 30_000;
+// A warm container re-reads the generation pointer at most every 30 s (one GetItem).
+const liveGeneration = liveGenerationResolver(
+  clients.doc,
+  resourceNames(settings, process.env),
+  READER_GENERATION_TTL_MS,
+);
 
 type Handler = ReturnType<typeof handle>;
-let current: { generation: number; readAtMs: number; handler: Handler } | undefined;
+let current: { generation: number; handler: Handler } | undefined;
 
 async function handlerOfLiveGeneration(): Promise<Handler> {
-  const now = Date.now();
-  if (current !== undefined && now - current.readAtMs < GENERATION_TTL_MS) return current.handler;
-  const generation = await readLiveGeneration(clients.doc, baseNames);
-  if (current?.generation !== generation) {
+  const live = await liveGeneration();
+  if (current?.generation !== live.generation) {
     const app = createDashboardApp({
-      model: new ReadModel({
-        doc: clients.doc,
-        s3: clients.s3,
-        names: generationNames(baseNames, generation),
-      }),
+      model: new ReadModel({ doc: clients.doc, s3: clients.s3, names: live.names }),
       token: process.env['TILLSTREAM_DASHBOARD_TOKEN'] || undefined,
     });
-    current = { generation, readAtMs: now, handler: handle(app) };
-  } else {
-    current = { ...current, readAtMs: now };
+    current = { generation: live.generation, handler: handle(app) };
   }
   return current.handler;
 }

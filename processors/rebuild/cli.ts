@@ -2,7 +2,6 @@
 import cliProgress from 'cli-progress';
 import { CliError, ExitCode } from '../../shared/cli/errors.js';
 import type { GlobalOptions } from '../../shared/cli/main.js';
-import { Target } from '../../shared/config.js';
 import { GenerationConflictError, LeaseHeldError } from '../../shared/generation.js';
 import { codeVersion } from '../pipeline/version.js';
 import { RebuildError } from './errors.js';
@@ -28,14 +27,6 @@ export async function runRebuildCommand(
   }
   const { openContext } = await import('../../shared/cli/context.js');
   const context = await openContext(globals);
-  if (context.settings.target === Target.Aws) {
-    await context.close();
-    // The Lambdas take their table names from their environment: they would keep writing generation 0.
-    throw new CliError(
-      'rebuild runs on the embedded stack only for now: the deployed Lambdas do not follow the live generation yet (README, "Rebuilding the figures")',
-      ExitCode.BadUsage,
-    );
-  }
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.once('SIGINT', stop);

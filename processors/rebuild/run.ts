@@ -24,14 +24,16 @@ import type { MartSettings } from '../../aggregates/marts/index.js';
 import { type PollResult, PollStep, runPollCycle } from '../../ingest/poll.js';
 import { StateKey } from '../../ingest/state.js';
 import type { AwsClients } from '../../shared/aws/clients.js';
-import type { Settings } from '../../shared/config.js';
+import { type Settings, Target } from '../../shared/config.js';
 import {
   acquirePollerLease,
   flipLiveGeneration,
   generationNames,
+  READER_GENERATION_TTL_MS,
   readLiveGeneration,
 } from '../../shared/generation.js';
 import { type ResourceNames, tableSpecs } from '../../shared/resources.js';
+import { sleep } from '../../shared/sleep.js';
 import { runCompaction } from '../compaction/job.js';
 import { runShardProcessors } from '../shard/runner.js';
 import { RebuildError } from './errors.js';
@@ -41,7 +43,7 @@ import {
   createRebuildStream,
   deleteStream,
   deleteTables,
-  openShardCount,
+  streamShape,
 } from './tables.js';
 
 /** The points of a rebuild, told to `onStage` (progress, and the seam tests observe readers at). */
@@ -76,6 +78,8 @@ export interface RebuildOptions {
   readonly onReplayProgress?: (filesDone: number, filesTotal: number) => void;
   readonly log?: (message: string) => void;
   readonly signal?: AbortSignal;
+  /** Waits (the pause before `--drop-old` on AWS); injected so that tests need no timers. */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 export interface RebuildResult {
@@ -124,6 +128,7 @@ export async function runRebuild(
 ): Promise<RebuildResult> {
   const clock = options.clock ?? Date.now;
   const log = options.log ?? (() => {});
+  const onAws = settings.target === Target.Aws;
   const previousGeneration = await readLiveGeneration(clients.doc, base);
   const generation = previousGeneration + 1;
   const live = generationNames(base, previousGeneration);
@@ -142,9 +147,20 @@ export async function runRebuild(
     LEASE_MS,
   );
   try {
-    const shardCount = await openShardCount(clients.kinesis, base.ordersStream);
-    await createGenerationTables(clients.dynamo, target);
-    await createRebuildStream(clients.kinesis, target.ordersStream, shardCount);
+    const shape = await streamShape(clients.kinesis, base.ordersStream);
+    await createGenerationTables(
+      clients.dynamo,
+      target,
+      onAws
+        ? {
+            tags: {
+              'tillstream:generation': String(generation),
+              'tillstream:created-by': 'tillstream rebuild',
+            },
+          }
+        : undefined,
+    );
+    await createRebuildStream(clients.kinesis, target.ordersStream, shape, onAws);
     await options.onStage?.(RebuildStage.Prepared, generation);
     log(`generation ${generation}: tables and stream ${target.ordersStream} created`);
 
@@ -223,10 +239,25 @@ export async function runRebuild(
 
     const droppedTables: string[] = [];
     if (options.dropOld) {
-      // Generation 0's state table is the control table (the pointer and the lease): it stays.
-      const old = tableSpecs(live)
-        .map((spec) => spec.name)
-        .filter((name) => name !== base.stateTable);
+      // Generation 0's state table is the control table (the pointer and the lease): it stays. On
+      // AWS, generation 0's tables belong to the CloudFormation stack: deleting them behind its
+      // back would leave the stack drifted and its next update failing, so they stay too.
+      const old =
+        onAws && previousGeneration === 0
+          ? []
+          : tableSpecs(live)
+              .map((spec) => spec.name)
+              .filter((name) => name !== base.stateTable);
+      if (onAws && previousGeneration === 0) {
+        log('--drop-old: generation 0 belongs to the CloudFormation stack and is kept');
+      }
+      if (old.length > 0 && onAws) {
+        // Warm dashboard containers read the generation they last resolved for up to this long.
+        log(
+          `--drop-old: waiting ${READER_GENERATION_TTL_MS / 1000} s until no reader holds generation ${previousGeneration}`,
+        );
+        await (options.sleep ?? sleep)(READER_GENERATION_TTL_MS);
+      }
       await deleteTables(clients.dynamo, old);
       droppedTables.push(...old);
     }

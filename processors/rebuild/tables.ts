@@ -1,8 +1,8 @@
 /**
  * The resources of one rebuild: a generation's tables (the specs of `tableSpecs`, so indexes added
  * there reach every generation) and the rebuild's own stream, created and deleted through the SDK
- * clients the command already holds (the embedded emulators, or AWS when the caller may create
- * tables there).
+ * clients the command already holds (the embedded emulators, or AWS with the operator's
+ * credentials: these are the only resources created outside the CDK app).
  */
 import {
   DeleteTableCommand,
@@ -15,15 +15,23 @@ import {
   DeleteStreamCommand,
   DescribeStreamSummaryCommand,
   type KinesisClient,
+  StartStreamEncryptionCommand,
   ResourceNotFoundException as StreamNotFound,
 } from '@aws-sdk/client-kinesis';
-import { createTableFromSpec, waitUntilTableActive } from '../../shared/aws/bootstrap.js';
+import {
+  type AwsTableOptions,
+  createTableFromSpec,
+  enablePointInTimeRecovery,
+  waitUntilTableActive,
+} from '../../shared/aws/bootstrap.js';
 import type { ResourceNames, TableDefinition } from '../../shared/resources.js';
 import { tableSpecs } from '../../shared/resources.js';
 import { sleep } from '../../shared/sleep.js';
 import { RebuildError } from './errors.js';
 
 const ACTIVE_TIMEOUT_MS = 120_000;
+/** The key the CDK app encrypts the live stream with (`StreamEncryption.MANAGED`). */
+const AWS_MANAGED_KINESIS_KEY = 'alias/aws/kinesis';
 const POLL_MS = 50;
 
 async function waitFor(what: string, check: () => Promise<boolean>): Promise<void> {
@@ -44,9 +52,14 @@ async function tableExists(dynamo: DynamoDBClient, name: string): Promise<boolea
   }
 }
 
-async function createTable(dynamo: DynamoDBClient, spec: TableDefinition): Promise<void> {
-  await createTableFromSpec(dynamo, spec);
+async function createTable(
+  dynamo: DynamoDBClient,
+  spec: TableDefinition,
+  aws: AwsTableOptions | undefined,
+): Promise<void> {
+  await createTableFromSpec(dynamo, spec, aws);
   await waitUntilTableActive(dynamo, spec.name);
+  if (aws !== undefined) await enablePointInTimeRecovery(dynamo, spec.name);
 }
 
 /** Deletes tables (absent ones are ignored) and waits until they are gone. */
@@ -66,15 +79,21 @@ export async function deleteTables(dynamo: DynamoDBClient, tables: readonly stri
 
 /**
  * Creates a generation's tables empty: tables left by an interrupted rebuild of the same
- * generation are deleted first, since their content is partial.
+ * generation are deleted first, since their content is partial. On AWS (`aws` given) they are
+ * encrypted with the AWS-managed key, tagged, and get point-in-time recovery, like the tables the
+ * CDK app declares.
  */
-export async function createGenerationTables(dynamo: DynamoDBClient, names: ResourceNames): Promise<void> {
+export async function createGenerationTables(
+  dynamo: DynamoDBClient,
+  names: ResourceNames,
+  aws?: AwsTableOptions,
+): Promise<void> {
   const specs = tableSpecs(names);
   await deleteTables(
     dynamo,
     specs.map((spec) => spec.name),
   );
-  await Promise.all(specs.map((spec) => createTable(dynamo, spec)));
+  await Promise.all(specs.map((spec) => createTable(dynamo, spec, aws)));
 }
 
 /** Deletes a stream (absent: ignored) and waits until it is gone. */
@@ -96,26 +115,56 @@ export async function deleteStream(kinesis: KinesisClient, streamName: string): 
   });
 }
 
-/** Creates the rebuild's stream empty (one left by an interrupted rebuild is deleted first). */
+/** The capacity of a stream, which the rebuild stream copies from the live one. */
+export interface StreamShape {
+  readonly onDemand: boolean;
+  readonly openShards: number;
+}
+
+/**
+ * Creates the rebuild's stream empty (one left by an interrupted rebuild is deleted first), shaped
+ * like the live stream; on AWS (`encrypt`) encrypted with the AWS-managed key like the live one.
+ */
 export async function createRebuildStream(
   kinesis: KinesisClient,
   streamName: string,
-  shardCount: number,
+  shape: StreamShape,
+  encrypt = false,
 ): Promise<void> {
   await deleteStream(kinesis, streamName);
-  await kinesis.send(new CreateStreamCommand({ StreamName: streamName, ShardCount: shardCount }));
-  await waitFor(`stream ${streamName}`, async () => {
+  await kinesis.send(
+    new CreateStreamCommand(
+      shape.onDemand
+        ? { StreamName: streamName, StreamModeDetails: { StreamMode: 'ON_DEMAND' } }
+        : { StreamName: streamName, ShardCount: shape.openShards },
+    ),
+  );
+  const active = async () => {
     const { StreamDescriptionSummary } = await kinesis.send(
       new DescribeStreamSummaryCommand({ StreamName: streamName }),
     );
     return StreamDescriptionSummary?.StreamStatus === 'ACTIVE';
-  });
+  };
+  await waitFor(`stream ${streamName}`, active);
+  if (encrypt) {
+    await kinesis.send(
+      new StartStreamEncryptionCommand({
+        StreamName: streamName,
+        EncryptionType: 'KMS',
+        KeyId: AWS_MANAGED_KINESIS_KEY,
+      }),
+    );
+    await waitFor(`encryption of stream ${streamName}`, active);
+  }
 }
 
-/** Open shards of a stream: the rebuild stream gets as many as the live one. */
-export async function openShardCount(kinesis: KinesisClient, streamName: string): Promise<number> {
+/** The live stream's capacity mode and open shards. */
+export async function streamShape(kinesis: KinesisClient, streamName: string): Promise<StreamShape> {
   const { StreamDescriptionSummary } = await kinesis.send(
     new DescribeStreamSummaryCommand({ StreamName: streamName }),
   );
-  return StreamDescriptionSummary?.OpenShardCount ?? 1;
+  return {
+    onDemand: StreamDescriptionSummary?.StreamModeDetails?.StreamMode === 'ON_DEMAND',
+    openShards: StreamDescriptionSummary?.OpenShardCount ?? 1,
+  };
 }

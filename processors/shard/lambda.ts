@@ -9,7 +9,8 @@ import type { BatchRecord } from '../../aggregates/batch.js';
 import { type AwsClients, createClients } from '../../shared/aws/clients.js';
 import { createObservability, MetricName, MetricUnit, ServiceName } from '../../shared/aws/powertools.js';
 import { loadSettings } from '../../shared/config.js';
-import { type ResourceNames, resourceNames } from '../../shared/resources.js';
+import { type LiveGeneration, liveGenerationResolver } from '../../shared/generation.js';
+import { resourceNames } from '../../shared/resources.js';
 import { decodeOrderEvent, PoisonRecordError } from '../../shared/schemas/order-event.js';
 import { DynamoShardStore } from './dynamo-store.js';
 import { flushBatch } from './flush.js';
@@ -69,20 +70,24 @@ export async function processKinesisEvent(
 
 const { logger, metrics } = createObservability(ServiceName.ShardProcessor);
 
-let shared: { clients: AwsClients; names: ResourceNames; streamName: string } | undefined;
+let shared: { clients: AwsClients; liveGeneration: () => Promise<LiveGeneration> } | undefined;
 
-/** The Lambda entry point; clients are created once per container. */
+/**
+ * The Lambda entry point; clients are created once per container. The live table generation is
+ * read at every invocation (one consistent GetItem): after a rebuild's switch, no invocation that
+ * starts later writes the replaced generation.
+ */
 export async function handler(event: KinesisStreamEvent): Promise<BatchResponse> {
   if (shared === undefined) {
     const settings = loadSettings(process.env);
-    const names = resourceNames(settings, process.env);
+    const clients = createClients({ kind: 'aws', region: settings.region });
     shared = {
-      clients: createClients({ kind: 'aws', region: settings.region }),
-      names,
-      streamName: names.ordersStream,
+      clients,
+      liveGeneration: liveGenerationResolver(clients.doc, resourceNames(settings, process.env)),
     };
   }
-  const store = new DynamoShardStore(shared.clients.doc, shared.names, { streamName: shared.streamName });
+  const { names } = await shared.liveGeneration();
+  const store = new DynamoShardStore(shared.clients.doc, names, { streamName: names.ordersStream });
   const response = await processKinesisEvent(event, store, (message) => logger.error(message));
   metrics.addMetric(MetricName.RecordsProcessed, MetricUnit.Count, event.Records.length);
   metrics.addMetric(

@@ -1,7 +1,9 @@
 /**
- * Creates the local stack's tables, stream and buckets. Local only, by construction: it takes the
- * emulators' endpoints and builds its own clients from them, so it cannot reach AWS, where the CDK
- * app owns every resource.
+ * Creates the local stack's tables, stream and buckets. `bootstrapLocalResources` is local only, by
+ * construction: it takes the emulators' endpoints and builds its own clients from them, so it
+ * cannot reach AWS, where the CDK app owns every resource. The table routines below it are shared
+ * with `tillstream rebuild`, whose generation tables are the one thing created on AWS outside the
+ * CDK app (README, "Rebuilding from the raw layer").
  */
 import {
   CreateTableCommand,
@@ -9,6 +11,7 @@ import {
   type DynamoDBClient,
   type KeySchemaElement,
   ResourceNotFoundException as TableNotFound,
+  UpdateContinuousBackupsCommand,
 } from '@aws-sdk/client-dynamodb';
 import {
   CreateStreamCommand,
@@ -77,8 +80,21 @@ async function ensureTable(dynamo: DynamoDBClient, spec: TableDefinition): Promi
   return created;
 }
 
+/**
+ * What a table created on AWS outside CloudFormation (a rebuild's generation) gets so that it
+ * matches the tables the CDK app declares: encryption with the AWS-managed key, and tags.
+ * Point-in-time recovery is switched on by `enablePointInTimeRecovery` once the table is active.
+ */
+export interface AwsTableOptions {
+  readonly tags: Readonly<Record<string, string>>;
+}
+
 /** Sends the CreateTable of a table as `tableSpecs` defines it (on demand, string keys, indexes projecting all). */
-export async function createTableFromSpec(dynamo: DynamoDBClient, spec: TableDefinition): Promise<void> {
+export async function createTableFromSpec(
+  dynamo: DynamoDBClient,
+  spec: TableDefinition,
+  aws?: AwsTableOptions,
+): Promise<void> {
   const keyAttributes = new Set<string>([spec.partitionKey, spec.sortKey]);
   for (const index of spec.globalSecondaryIndexes) {
     keyAttributes.add(index.partitionKey);
@@ -102,6 +118,22 @@ export async function createTableFromSpec(dynamo: DynamoDBClient, spec: TableDef
             })),
           }
         : {}),
+      ...(aws === undefined
+        ? {}
+        : {
+            SSESpecification: { Enabled: true, SSEType: 'KMS' as const },
+            Tags: Object.entries(aws.tags).map(([Key, Value]) => ({ Key, Value })),
+          }),
+    }),
+  );
+}
+
+/** Switches on point-in-time recovery of an active table (AWS only: the emulators lack the API). */
+export async function enablePointInTimeRecovery(dynamo: DynamoDBClient, tableName: string): Promise<void> {
+  await dynamo.send(
+    new UpdateContinuousBackupsCommand({
+      TableName: tableName,
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
     }),
   );
 }

@@ -83,13 +83,19 @@ export async function openContext(
       throw new CliError('--fresh only applies to the embedded local stack, not to --aws', ExitCode.BadUsage);
     }
     const clients = createClients({ kind: 'aws', region: settings.region });
+    let live: ResourceNames;
+    try {
+      // As the deployed Lambdas do: the generation a rebuild made live (README, "Rebuilding from the raw layer").
+      live = await resolveLiveNames(clients.doc, names);
+    } catch (error) {
+      clients.destroy();
+      throw error;
+    }
     let closed = false;
     return {
       settings,
       clients,
-      // Generation 0, as the deployed Lambdas use: `rebuild` refuses the AWS target until they
-      // resolve the live generation too (README, "Rebuilding from the raw layer").
-      names,
+      names: live,
       baseNames: names,
       async close() {
         if (closed) return;

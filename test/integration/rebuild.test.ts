@@ -15,12 +15,14 @@ import { runPipeline } from '../../processors/pipeline/run.js';
 import { RebuildStage, runRebuild, snapshotDates } from '../../processors/rebuild/run.js';
 import { generationNames, readLiveGeneration, resolveLiveNames } from '../../shared/generation.js';
 import type { ResourceNames } from '../../shared/resources.js';
+import { encodeOrderEvent } from '../../shared/schemas/order-event.js';
 import {
   comparableItems,
   type PipelineStack,
   scanTable,
   startPipelineStack,
 } from '../support/pipeline-stack.js';
+import { sampleEvents } from '../unit/aggregates/generators.js';
 
 const START = '2023-05-01';
 const AS_OF = '2023-05-04';
@@ -121,5 +123,54 @@ describe('tillstream rebuild', () => {
     // The old generation is kept untouched (its corruption included) until --drop-old.
     const old = comparableItems(await scanTable(doc, base.aggregatesTable));
     expect(old.has(`${deletedKey.pk}|${deletedKey.sk}`)).toBe(false);
+  });
+
+  it('the deployed shard processor follows the switch: its Lambda handler writes the live generation only', async () => {
+    // Prepare: the handler builds its own AWS clients; the SDK's endpoint variable points them at the stack.
+    const { doc } = stack.clients;
+    const savedEnv = { ...process.env };
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_DYNAMODB: stack.endpoints.dynamodb,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      TILLSTREAM_TARGET: 'aws',
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+      POWERTOOLS_METRICS_NAMESPACE: 'test',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+    });
+    const live = await resolveLiveNames(doc, base);
+    expect(live.aggregatesTable).toBe(`${base.aggregatesTable}-g1`);
+    const generationZeroBefore = comparableItems(await scanTable(doc, base.aggregatesTable));
+    const liveBefore = comparableItems(await scanTable(doc, live.aggregatesTable));
+    const events = sampleEvents(3, 81, 'after-switch').map((event) => encodeOrderEvent(event));
+    const first = 49_600_000_000_000_000_000_000_000_000_000_000_000_000_000n;
+    try {
+      const { handler } = await import('../../processors/shard/lambda.js');
+
+      // Act
+      const response = await handler({
+        Records: events.map((data, index) => ({
+          eventID: `shardId-000000000000:${first + BigInt(index)}`,
+          eventSourceARN: `arn:aws:kinesis:us-east-1:000000000000:stream/${base.ordersStream}`,
+          kinesis: {
+            sequenceNumber: String(first + BigInt(index)),
+            data: Buffer.from(data).toString('base64'),
+            partitionKey: 'k',
+          },
+        })),
+      });
+
+      // Assess
+      expect(response).toEqual({ batchItemFailures: [] });
+      const liveAfter = comparableItems(await scanTable(doc, live.aggregatesTable));
+      const changed = [...liveAfter].filter(
+        ([key, item]) => JSON.stringify(liveBefore.get(key)) !== JSON.stringify(item),
+      );
+      expect(changed.length).toBeGreaterThan(0);
+      expect(comparableItems(await scanTable(doc, base.aggregatesTable))).toEqual(generationZeroBefore);
+    } finally {
+      process.env = savedEnv;
+    }
   });
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { HIGH_WATER_MARK_ATTR } from '../../aggregates/keys.js';
 import { bootstrapLocalResources } from '../../shared/aws/bootstrap.js';
-import { type AwsClients, createClients } from '../../shared/aws/clients.js';
+import { type AwsClients, createClients, type LocalEndpoints } from '../../shared/aws/clients.js';
 import { loadSettings, type Settings } from '../../shared/config.js';
 import { startLocalStack } from '../../shared/local/stack.js';
 import { type ResourceNames, resourceNames } from '../../shared/resources.js';
@@ -17,6 +17,8 @@ export interface PipelineStack {
   readonly settings: Settings;
   readonly names: ResourceNames;
   readonly clients: AwsClients;
+  /** The emulators' endpoints, for code that builds its own clients (the Lambda handlers). */
+  readonly endpoints: LocalEndpoints;
   /** Stops the stack and removes the folder. */
   close(): Promise<void>;
 }
@@ -33,6 +35,7 @@ export async function startPipelineStack(label: string): Promise<PipelineStack> 
     settings,
     names,
     clients,
+    endpoints: stack.endpoints,
     async close() {
       clients.destroy();
       await stack.stop();

@@ -1,4 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
 import { openContext, settingsFromOptions } from '../../../shared/cli/context.js';
 import { CliError, ExitCode } from '../../../shared/cli/errors.js';
 
@@ -55,7 +57,13 @@ describe('settingsFromOptions', () => {
 });
 
 describe('openContext on AWS', () => {
+  const documents = mockClient(DynamoDBDocumentClient);
+  afterEach(() => documents.reset());
+
   it('creates clients for the configured region without starting any emulator', async () => {
+    // Prepare
+    documents.on(GetCommand).resolves({});
+
     // Act
     const context = await openContext({ aws: true }, { env: { AWS_REGION: 'eu-central-1' } });
 
@@ -64,7 +72,30 @@ describe('openContext on AWS', () => {
     expect(context.settings.target).toBe('aws');
     expect(await context.clients.dynamo.config.region()).toBe('eu-central-1');
     expect(context.names.ordersStream).toBe('tillstream-orders');
+    expect(context.names.aggregatesTable).toBe('tillstream-aggregates');
     await context.close();
+    await context.close();
+  });
+
+  it('names the live table generation that a rebuild switched to, reading the pointer in the base state table', async () => {
+    // Prepare
+    documents.on(GetCommand).resolves({ Item: { pk: 'control#generation', sk: 'live', live: 2 } });
+
+    // Act
+    const context = await openContext({ aws: true }, { env: { AWS_REGION: 'eu-central-1' } });
+
+    // Assess
+    expect(context.names).toMatchObject({
+      aggregatesTable: 'tillstream-aggregates-g2',
+      ledgerTable: 'tillstream-ledger-g2',
+      stateTable: 'tillstream-state-g2',
+      ordersStream: 'tillstream-orders',
+    });
+    expect(context.baseNames.aggregatesTable).toBe('tillstream-aggregates');
+    expect(documents.commandCalls(GetCommand)[0]!.args[0].input).toMatchObject({
+      TableName: 'tillstream-state',
+      ConsistentRead: true,
+    });
     await context.close();
   });
 

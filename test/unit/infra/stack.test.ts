@@ -78,6 +78,23 @@ function actionsOf(template: Template, rolePrefix: string): string[] {
     );
 }
 
+/** The actions a role's policies allow on the resources whose CloudFormation form `matches`. */
+function actionsOn(template: Template, rolePrefix: string, matches: (resource: string) => boolean): string[] {
+  const roleId = logicalIdOf(template, 'AWS::IAM::Role', rolePrefix);
+  const actions = new Set<string>();
+  for (const policy of Object.values(resourcesOfType(template, 'AWS::IAM::Policy'))) {
+    if (!JSON.stringify(policy.Properties['Roles']).includes(`"${roleId}"`)) continue;
+    const document = policy.Properties['PolicyDocument'] as {
+      Statement: { Action: unknown; Resource: unknown }[];
+    };
+    for (const statement of document.Statement) {
+      if (!asList(statement.Resource).some((resource) => matches(JSON.stringify(resource)))) continue;
+      for (const action of asList(statement.Action)) actions.add(String(action));
+    }
+  }
+  return [...actions].sort();
+}
+
 describe.each([
   { environment: 'dev', protectData: false },
   { environment: 'prod', protectData: true },
@@ -390,6 +407,38 @@ describe.each([
     expect(
       compaction.filter((action) => action.startsWith('kinesis:') || action.startsWith('s3:Delete')),
     ).toEqual([]);
+  });
+
+  it('grants every function the same actions on the later table generations (`-g*`) as on generation 0', () => {
+    // Prepare
+    const roles = ['PollerRole', 'ShardProcessorRole', 'CompactionRole', 'DashboardApiRole'];
+    const tables = [
+      { logicalPrefix: 'StorageAggregatesTable', name: names.aggregatesTable },
+      { logicalPrefix: 'StorageLedgerTable', name: names.ledgerTable },
+      { logicalPrefix: 'StorageStateTable', name: names.stateTable },
+    ];
+
+    // Assess
+    let granted = 0;
+    for (const role of roles) {
+      for (const table of tables) {
+        const tableId = logicalIdOf(template, 'AWS::DynamoDB::Table', table.logicalPrefix);
+        const onGenerationZero = actionsOn(template, role, (resource) => resource.includes(`"${tableId}"`));
+        const onLaterGenerations = actionsOn(template, role, (resource) =>
+          resource.includes(`:table/${table.name}-g*`),
+        );
+        expect(onLaterGenerations, `${role} on ${table.name}-g*`).toEqual(onGenerationZero);
+        granted += onGenerationZero.length;
+      }
+    }
+    expect(granted).toBeGreaterThan(20);
+    // The compaction writes the customers' tiers back with conditional puts, and nothing else.
+    const aggregatesId = logicalIdOf(template, 'AWS::DynamoDB::Table', 'StorageAggregatesTable');
+    const compactionOnAggregates = actionsOn(template, 'CompactionRole', (resource) =>
+      resource.includes(`"${aggregatesId}"`),
+    );
+    expect(compactionOnAggregates).toContain('dynamodb:PutItem');
+    expect(compactionOnAggregates.filter((action) => /Delete|Update|BatchWrite/.test(action))).toEqual([]);
   });
 
   it('passes cdk-nag AwsSolutions with no unsuppressed error or warning', () => {

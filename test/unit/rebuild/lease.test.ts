@@ -2,7 +2,12 @@ import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ControlKey, withPollerLease } from '../../../shared/generation.js';
+import {
+  ControlKey,
+  liveGenerationResolver,
+  READER_GENERATION_TTL_MS,
+  withPollerLease,
+} from '../../../shared/generation.js';
 import { resourceNames } from '../../../shared/resources.js';
 
 const docMock = mockClient(DynamoDBDocumentClient);
@@ -131,5 +136,47 @@ describe('withPollerLease (the live poller beside a backfill or a rebuild)', () 
     expect('heldBy' in outcome && outcome.heldBy.holder).toBe('rebuild@42');
     expect(waits).toEqual([1_000, 1_000, 500]);
     expect(docMock.commandCalls(PutCommand)).toHaveLength(4);
+  });
+});
+
+describe('liveGenerationResolver (what the Lambdas write and read)', () => {
+  beforeEach(() => docMock.reset());
+
+  it('reads the pointer at every call for a writer, so a switch applies to the next invocation', async () => {
+    // Prepare
+    docMock
+      .on(GetCommand)
+      .resolvesOnce({})
+      .resolvesOnce({ Item: { ...ControlKey.Generation, live: 1 } });
+    const live = liveGenerationResolver(doc, names);
+    // Act
+    const before = await live();
+    const after = await live();
+    // Assess
+    expect(before).toEqual({ generation: 0, names });
+    expect(after.generation).toBe(1);
+    expect(after.names.aggregatesTable).toBe('tillstream-aggregates-g1');
+    expect(docMock.commandCalls(GetCommand)).toHaveLength(2);
+  });
+
+  it('lets a reader keep its generation for the TTL, then reads the pointer again', async () => {
+    // Prepare
+    let now = NOW;
+    docMock
+      .on(GetCommand)
+      .resolvesOnce({ Item: { ...ControlKey.Generation, live: 1 } })
+      .resolves({ Item: { ...ControlKey.Generation, live: 2 } });
+    const live = liveGenerationResolver(doc, names, READER_GENERATION_TTL_MS, () => now);
+    // Act
+    const first = await live();
+    now += READER_GENERATION_TTL_MS - 1;
+    const cached = await live();
+    now += 1;
+    const reread = await live();
+    // Assess
+    expect(first.generation).toBe(1);
+    expect(cached).toBe(first);
+    expect(reread.names.stateTable).toBe('tillstream-state-g2');
+    expect(docMock.commandCalls(GetCommand)).toHaveLength(2);
   });
 });
