@@ -46,14 +46,17 @@ describe('tillstream status', () => {
   let clients: AwsClients;
   const settings = loadSettings({});
   const names = resourceNames(settings);
-  const status = () => collectStatus({ clients, names, settings, nowMs: Date.now() });
+  /** The instant "today" was read at: status is asked as of then, so a local midnight passing mid-test changes nothing. */
+  let preparedAtMs: number;
+  const status = () => collectStatus({ clients, names, settings, nowMs: preparedAtMs });
 
   beforeAll(async () => {
     // Prepare: 3 locations, the 4 days up to today in the chain's zone (today's and yesterday's
     // files are in, whatever the hour); one location's file of today − 2 stays out of the input.
     workDir = await mkdtemp(join(tmpdir(), 'tillstream-status-'));
     stateDir = join(workDir, 'state');
-    const today = toLocalTime(Date.now(), settings.chainTimeZone).localDate;
+    preparedAtMs = Date.now();
+    const today = toLocalTime(preparedAtMs, settings.chainTimeZone).localDate;
     const generated = join(workDir, 'generated');
     await generateChain({
       outDir: generated,
