@@ -4,7 +4,7 @@ import { CliError, ExitCode } from '../../shared/cli/errors.js';
 import type { GlobalOptions } from '../../shared/cli/main.js';
 import type { ResourceNames } from '../../shared/resources.js';
 import { DynamoShardStore, type ShardStateItem } from './dynamo-store.js';
-import { runShardProcessors } from './runner.js';
+import { processorDefaults, runShardProcessors } from './runner.js';
 
 export interface ProcessCommandOptions {
   readonly untilCaughtUp?: boolean;
@@ -34,8 +34,12 @@ export async function runProcessCommand(
   options: ProcessCommandOptions,
   globals: GlobalOptions,
 ): Promise<void> {
-  const batchMaxRecords = positiveInteger('--batch-records', options.batchRecords, 500);
-  const batchMaxWaitMs = positiveInteger('--batch-ms', options.batchMs, 1000);
+  const batchMaxRecords = positiveInteger(
+    '--batch-records',
+    options.batchRecords,
+    processorDefaults.batchMaxRecords,
+  );
+  const batchMaxWaitMs = positiveInteger('--batch-ms', options.batchMs, processorDefaults.batchMaxWaitMs);
   const { openContext } = await import('../../shared/cli/context.js');
   const context = await openContext(globals);
   const abort = new AbortController();

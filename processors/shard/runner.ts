@@ -23,17 +23,39 @@ import { DynamoShardStore } from './dynamo-store.js';
 import { type CrashHook, flushBatch, InjectedCrash } from './flush.js';
 import { type RetryPolicy, retryThrottled } from './retry.js';
 
+/**
+ * The runner's defaults. The waits bound freshness (a record waits at most one idle poll to be read
+ * and one batch window to be flushed); a busy stream fills batches by count long before the window
+ * ends, so short waits cost write coalescing only on a quiet stream. 250 ms idle polls stay within
+ * Kinesis's 5 GetRecords calls per second and shard.
+ */
+export const processorDefaults = {
+  batchMaxRecords: 500,
+  batchMaxWaitMs: 250,
+  getRecordsLimit: 1000,
+  idlePollMs: 250,
+  flushConcurrency: 16,
+} as const;
+
 export interface ProcessorOptions {
   /** Records per micro-batch at most. @default 500 */
   readonly batchMaxRecords?: number;
-  /** A micro-batch is flushed at the latest this long after its first record. @default 1000 */
+  /** A micro-batch is flushed at the latest this long after its first record. @default 250 */
   readonly batchMaxWaitMs?: number;
   /** GetRecords limit. @default 1000 */
   readonly getRecordsLimit?: number;
-  /** Wait between GetRecords calls that returned nothing. @default 500 */
+  /** Wait between GetRecords calls that returned nothing. @default 250 */
   readonly idlePollMs?: number;
+  /** Item updates (and ledger writes) in flight at once per shard. @default 16 */
+  readonly flushConcurrency?: number;
   /** Stop when every shard is caught up (MillisBehindLatest 0, nothing pending). @default false */
   readonly untilCaughtUp?: boolean;
+  /**
+   * With `untilCaughtUp`: a producer still putting records, so a shard counts as caught up only
+   * once this has settled (the records it put are then all readable). Lets `tillstream run`
+   * process while its poll puts.
+   */
+  readonly producerDone?: Promise<unknown>;
   /** Fault-injection seam for tests; absent in production. */
   readonly crashAt?: CrashHook;
   readonly retry?: RetryPolicy;
@@ -104,6 +126,13 @@ export async function runShardProcessors(
   const summaries = new Map<string, ShardSummary>();
   const running = new Map<string, Promise<void>>();
   let failure: unknown;
+  let producing = options.producerDone !== undefined;
+  options.producerDone?.then(
+    () => (producing = false),
+    () => (producing = false),
+  );
+  const batchMaxWaitMs = options.batchMaxWaitMs ?? processorDefaults.batchMaxWaitMs;
+  const idlePollMs = options.idlePollMs ?? processorDefaults.idlePollMs;
 
   /** `closed`: the shard was split or merged, so only a null iterator, not a lag of 0, is its end. */
   const consume = async (shardId: string, closed: boolean): Promise<void> => {
@@ -126,7 +155,7 @@ export async function runShardProcessors(
     let shardClosed = false;
     let lagMs = 0;
     let lastStatusAt = now();
-    const maxRecords = options.batchMaxRecords ?? 500;
+    const maxRecords = options.batchMaxRecords ?? processorDefaults.batchMaxRecords;
     let inFlight = 0;
     let wake: (() => void) | undefined;
 
@@ -140,13 +169,16 @@ export async function runShardProcessors(
           }
           // Backpressure: read on only while at most two batches wait for their flush.
           while (inFlight >= 2 * maxRecords && !subscriber.closed) await new Promise<void>((r) => (wake = r));
+          // Read before the request: an empty answer proves the end only if the producer had
+          // already finished when it was asked (a put landing after the request is not in it).
+          const producerRunningWhenAsked = producing;
           const response: Pending & { next?: string } = await retryThrottled(
             () =>
               kinesis
                 .send(
                   new GetRecordsCommand({
                     ShardIterator: nextIterator,
-                    Limit: options.getRecordsLimit ?? 1000,
+                    Limit: options.getRecordsLimit ?? processorDefaults.getRecordsLimit,
                   }),
                 )
                 .then((r) => ({
@@ -165,12 +197,12 @@ export async function runShardProcessors(
           if (response.records.length === 0) {
             // A closed parent can answer empty with a lag of 0 before its end: read it to its end,
             // or its children would never start.
-            if (options.untilCaughtUp && lagMs === 0 && !closed) break;
+            if (options.untilCaughtUp && lagMs === 0 && !closed && !producerRunningWhenAsked) break;
             if (now() - lastStatusAt > 5_000) {
               lastStatusAt = now();
               await store.saveShardStatus(shardId, { lagMs, recordsPerSecond: 0, ordersPerSecond: 0 });
             }
-            await sleep(options.idlePollMs ?? 500, options.signal);
+            await sleep(idlePollMs, options.signal);
           }
         }
         subscriber.complete();
@@ -179,7 +211,7 @@ export async function runShardProcessors(
 
     await lastValueFrom(
       source.pipe(
-        bufferTime(options.batchMaxWaitMs ?? 1000, null, maxRecords),
+        bufferTime(batchMaxWaitMs, null, maxRecords),
         filter((records) => records.length > 0),
         concatMap(async (records) => {
           const started = now();
@@ -200,12 +232,10 @@ export async function runShardProcessors(
           }
           let ordersChanged = 0;
           if (batch.length > 0) {
-            const result = await flushBatch(
-              store,
-              shardId,
-              batch,
-              options.crashAt ? { crashAt: options.crashAt } : {},
-            );
+            const result = await flushBatch(store, shardId, batch, {
+              concurrency: options.flushConcurrency ?? processorDefaults.flushConcurrency,
+              ...(options.crashAt ? { crashAt: options.crashAt } : {}),
+            });
             summary.itemWrites += result.itemWrites;
             ordersChanged = result.ordersChanged;
           } else {

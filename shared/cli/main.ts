@@ -81,7 +81,7 @@ export function buildProgram(): Command {
     .description('consume every shard into the DynamoDB aggregates')
     .option('--until-caught-up', 'stop when every shard is caught up')
     .option('--batch-records <n>', 'records per micro-batch at most (default 500)')
-    .option('--batch-ms <ms>', 'flush a micro-batch at the latest after this long (default 1000)')
+    .option('--batch-ms <ms>', 'flush a micro-batch at the latest after this long (default 250)')
     .action(
       async (options: import('../../processors/shard/cli.js').ProcessCommandOptions, command: Command) => {
         const { runProcessCommand } = await import('../../processors/shard/cli.js');

@@ -1,7 +1,9 @@
 /**
  * The demo's wall time from a fresh state (`npm start` = `tillstream demo`), as a user runs it:
  * a child process of the real CLI, with the generated input, the whole pipeline and the export.
- * Writes `"e2e": {"orders", "npm_start_seconds"}` and the stage timings the demo prints.
+ * Writes `"e2e": {"orders", "npm_start_seconds"}` and the stage timings the demo prints. The
+ * processors run alongside the poll, so `process_seconds` is only what they need after the poll
+ * ended (the stages add up to the total).
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
