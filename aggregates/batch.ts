@@ -9,8 +9,18 @@
  * contribution(final state) − contribution(state after the records with sequence ≤ h).
  */
 import type { OrderEvent } from '../shared/schemas/order-event.js';
-import { type OrderContribution, orderContribution } from './contribution.js';
-import { type CompactDelta, compactContributionDeltas, type ItemDelta, sumCompactDeltas } from './delta.js';
+import { orderContribution } from './contribution.js';
+import {
+  type CompactDelta,
+  ContributionPart,
+  compactContributionDeltas,
+  type FoldStep,
+  type ItemDelta,
+  type KeyedItem,
+  type ResolvedContribution,
+  resolveContribution,
+  sumFoldSteps,
+} from './delta.js';
 import type { ItemKey } from './keys.js';
 import { emptyOrderState, mergeOrderEvent, type OrderState } from './order-state.js';
 
@@ -21,17 +31,44 @@ export interface BatchRecord {
   readonly event: OrderEvent;
 }
 
-/** One record's change of one item. */
-export interface DeltaStep {
-  readonly sequence: bigint;
-  readonly delta: CompactDelta;
-}
+/**
+ * Everything one item receives from a batch: one step per record that changes it, in sequence
+ * order. A step is the record's order contribution added or removed whole (an order new to the
+ * item, the common case) or a compact delta; `owedDelta` sums them.
+ */
+export class ItemPlan {
+  /** Per step: the record's sequence number. */
+  private readonly sequences: bigint[] = [];
+  private readonly steps: FoldStep[] = [];
+  /** Per step: +1 or −1 for a whole contribution, 0 for a compact delta. */
+  private readonly signs: number[] = [];
 
-/** Everything one item receives from a batch. */
-export interface ItemPlan {
-  readonly key: ItemKey;
-  /** In sequence order. */
-  readonly steps: readonly DeltaStep[];
+  constructor(
+    readonly key: ItemKey,
+    /** `itemId(key)`. */
+    readonly id: string,
+    private readonly part: ContributionPart,
+  ) {}
+
+  /** Records that change the item (the writes it would cost without coalescing). */
+  get stepCount(): number {
+    return this.steps.length;
+  }
+
+  /** Appends a step; steps come in sequence order. */
+  push(sequence: bigint, step: FoldStep, sign: number): void {
+    this.sequences.push(sequence);
+    this.steps.push(step);
+    this.signs.push(sign);
+  }
+
+  /** The sum of the steps after `highWaterMark` (`null`: all of them). */
+  owed(highWaterMark: bigint | null): ItemDelta {
+    let start = 0;
+    if (highWaterMark !== null)
+      while (start < this.sequences.length && this.sequences[start]! <= highWaterMark) start++;
+    return sumFoldSteps(this.key, this.part, this.steps, this.signs, start);
+  }
 }
 
 export interface BatchPlan {
@@ -51,6 +88,72 @@ export interface BatchPlan {
   readonly duplicateRecords: number;
 }
 
+const bySequence = (a: BatchRecord, b: BatchRecord): number =>
+  a.sequence < b.sequence ? -1 : a.sequence > b.sequence ? 1 : 0;
+
+/** The records by sequence number; a shard's records usually arrive sorted, which is checked first. */
+function inSequenceOrder(records: readonly BatchRecord[]): readonly BatchRecord[] {
+  for (let index = 1; index < records.length; index++) {
+    if (records[index - 1]!.sequence > records[index]!.sequence) return [...records].sort(bySequence);
+  }
+  return records;
+}
+
+/** The batch's items being planned, by `itemId`. */
+class ItemPlans {
+  readonly byId = new Map<string, ItemPlan>();
+
+  /** Adds a record's step to an item of a whole contribution. */
+  push(target: KeyedItem, part: ContributionPart, sequence: bigint, step: FoldStep, sign: number): void {
+    let item = this.byId.get(target.id);
+    if (item === undefined) {
+      item = new ItemPlan(target.key, target.id, part);
+      this.byId.set(target.id, item);
+    }
+    item.push(sequence, step, sign);
+  }
+
+  /** Adds or removes a contribution whole: every one of its items, in `compactContributionDeltas`' order. */
+  pushContribution(contribution: ResolvedContribution, sequence: bigint, sign: number): void {
+    const { names } = contribution;
+    this.push(names.locationDay, ContributionPart.Day, sequence, contribution, sign);
+    this.push(names.chainDay, ContributionPart.Day, sequence, contribution, sign);
+    this.push(names.totals, ContributionPart.Totals, sequence, contribution, sign);
+    if (contribution.customerMonth !== null)
+      this.push(contribution.customerMonth, ContributionPart.Customer, sequence, contribution, sign);
+  }
+
+  /** Adds a record's compact deltas (an order whose contribution changes in part). */
+  pushDeltas(deltas: ReadonlyMap<string, CompactDelta>, parts: ContributionParts, sequence: bigint): void {
+    for (const [id, delta] of deltas) this.push({ key: delta.key, id }, parts.of(id), sequence, delta, 0);
+  }
+}
+
+/** The part each item of two contributions holds, by `itemId`. */
+class ContributionParts {
+  private readonly parts = new Map<string, ContributionPart>();
+
+  constructor(...contributions: readonly ResolvedContribution[]) {
+    for (const { names, customerMonth } of contributions) {
+      this.parts.set(names.locationDay.id, ContributionPart.Day);
+      this.parts.set(names.chainDay.id, ContributionPart.Day);
+      this.parts.set(names.totals.id, ContributionPart.Totals);
+      if (customerMonth !== null) this.parts.set(customerMonth.id, ContributionPart.Customer);
+    }
+  }
+
+  of(id: string): ContributionPart {
+    const part = this.parts.get(id);
+    if (part === undefined) throw new RangeError(`item ${id} belongs to neither contribution`);
+    return part;
+  }
+}
+
+const resolved = (state: OrderState): ResolvedContribution | null => {
+  const contribution = orderContribution(state);
+  return contribution === null ? null : resolveContribution(contribution);
+};
+
 /**
  * Folds `records` onto `initialStates` (the ledger's states; a missing order starts empty).
  * Records must be one shard's, in any order: they are applied by sequence number.
@@ -64,13 +167,11 @@ export function planBatch(
   records: readonly BatchRecord[],
 ): BatchPlan {
   if (records.length === 0) throw new RangeError('planBatch needs at least one record');
-  const sorted = [...records].sort((a, b) =>
-    a.sequence < b.sequence ? -1 : a.sequence > b.sequence ? 1 : 0,
-  );
+  const sorted = inSequenceOrder(records);
   const states = new Map<string, OrderState>();
   // The contribution after one record of an order is the contribution before its next record.
-  const contributions = new Map<string, OrderContribution | null>();
-  const stepsByItem = new Map<string, { key: ItemKey; steps: DeltaStep[] }>();
+  const contributions = new Map<string, ResolvedContribution | null>();
+  const items = new ItemPlans();
   let duplicateRecords = 0;
 
   for (const record of sorted) {
@@ -82,24 +183,28 @@ export function planBatch(
       continue;
     }
     states.set(orderId, after);
+    // After first, then before: the order in which compactContributionDeltas meets a label collision.
+    const afterContribution = resolved(after);
     let beforeContribution = contributions.get(orderId);
-    if (beforeContribution === undefined) beforeContribution = orderContribution(before);
-    const afterContribution = orderContribution(after);
+    if (beforeContribution === undefined) beforeContribution = resolved(before);
     contributions.set(orderId, afterContribution);
-    for (const [id, delta] of compactContributionDeltas(beforeContribution, afterContribution)) {
-      let item = stepsByItem.get(id);
-      if (item === undefined) {
-        item = { key: delta.key, steps: [] };
-        stepsByItem.set(id, item);
-      }
-      item.steps.push({ sequence: record.sequence, delta });
+    if (beforeContribution === null) {
+      if (afterContribution !== null) items.pushContribution(afterContribution, record.sequence, 1);
+    } else if (afterContribution === null) {
+      items.pushContribution(beforeContribution, record.sequence, -1);
+    } else {
+      items.pushDeltas(
+        compactContributionDeltas(beforeContribution.order, afterContribution.order),
+        new ContributionParts(beforeContribution, afterContribution),
+        record.sequence,
+      );
     }
   }
 
   return {
     firstSequence: sorted[0]!.sequence,
     lastSequence: sorted[sorted.length - 1]!.sequence,
-    items: stepsByItem,
+    items: items.byId,
     changedStates: states,
     duplicateRecords,
   };
@@ -110,8 +215,5 @@ export function planBatch(
  * (`null`: it holds none of the batch). The counters may all be zero.
  */
 export function owedDelta(plan: ItemPlan, highWaterMark: bigint | null): ItemDelta {
-  const owed: CompactDelta[] = [];
-  for (const step of plan.steps)
-    if (highWaterMark === null || step.sequence > highWaterMark) owed.push(step.delta);
-  return sumCompactDeltas(plan.key, owed);
+  return plan.owed(highWaterMark);
 }

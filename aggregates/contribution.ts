@@ -38,19 +38,15 @@ export interface OrderContribution {
   readonly byCategory: ReadonlyMap<string, CategoryFigures>;
 }
 
-/** The line that decides an order's instant, location and customer: earliest, then first file, then first row. */
-function decidingLine(lines: Iterable<EventLine>): EventLine | undefined {
-  let best: EventLine | undefined;
-  for (const line of lines) {
-    if (
-      best === undefined ||
-      line.createdAtMs < best.createdAtMs ||
-      (line.createdAtMs === best.createdAtMs && compareLineage(line.lineage, best.lineage) < 0)
-    ) {
-      best = line;
-    }
-  }
-  return best;
+/** Whether `line` decides the order before `best`: earlier, then first file, then first row. */
+const decidesBefore = (line: EventLine, best: EventLine): boolean =>
+  line.createdAtMs < best.createdAtMs ||
+  (line.createdAtMs === best.createdAtMs && compareLineage(line.lineage, best.lineage) < 0);
+
+/** Category figures being summed; handed out as `CategoryFigures`. */
+interface CategorySum {
+  items: number;
+  netCents: number;
 }
 
 /**
@@ -62,45 +58,43 @@ function decidingLine(lines: Iterable<EventLine>): EventLine | undefined {
  * const after = orderContribution(mergeOrderEvent(state, event));
  */
 export function orderContribution(state: OrderState): OrderContribution | null {
-  const first = decidingLine(state.lines.values());
-  if (first === undefined) return null;
-
-  const lineNet = new Map<string, number>();
+  if (state.lines.size === 0) return null;
+  let first: EventLine | undefined;
   let netCents = 0;
   let discountCents = 0;
   let items = 0;
   let isLoyalty = false;
+  const byCategory = new Map<string, CategorySum>();
   for (const line of state.lines.values()) {
+    if (first === undefined || decidesBefore(line, first)) first = line;
     const base = line.unitPriceCents * line.quantity;
-    lineNet.set(line.lineItemId, base);
     netCents += base;
     items += line.quantity;
     isLoyalty ||= line.isLoyalty;
+    const figures = byCategory.get(line.category);
+    if (figures === undefined) byCategory.set(line.category, { items: line.quantity, netCents: base });
+    else {
+      figures.items += line.quantity;
+      figures.netCents += base;
+    }
   }
+  // A line's revenue includes its options; an option whose line is unknown counts nothing yet.
   for (const option of state.options.values()) {
-    const current = lineNet.get(option.lineItemId);
-    if (current === undefined) continue;
+    const line = state.lines.get(option.lineItemId);
+    if (line === undefined) continue;
     const amount = option.priceCents * option.quantity;
-    lineNet.set(option.lineItemId, current + amount);
     netCents += amount;
     if (amount < 0) discountCents -= amount;
+    byCategory.get(line.category)!.netCents += amount;
   }
+  const decider = first!;
 
-  const byCategory = new Map<string, CategoryFigures>();
-  for (const line of state.lines.values()) {
-    const figures = byCategory.get(line.category) ?? { items: 0, netCents: 0 };
-    byCategory.set(line.category, {
-      items: figures.items + line.quantity,
-      netCents: figures.netCents + (lineNet.get(line.lineItemId) ?? 0),
-    });
-  }
-
-  const { localDate, hour } = toLocalTime(first.createdAtMs, first.timeZone);
+  const { localDate, hour } = toLocalTime(decider.createdAtMs, decider.timeZone);
   return {
     orderId: state.orderId,
-    restaurantId: first.restaurantId,
-    customerId: first.userId,
-    instantMs: first.createdAtMs,
+    restaurantId: decider.restaurantId,
+    customerId: decider.userId,
+    instantMs: decider.createdAtMs,
     localDate,
     hour,
     isLoyalty,

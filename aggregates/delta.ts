@@ -12,6 +12,7 @@ import {
   itemId,
   locationDayKey,
   locationTotalsKey,
+  ownedString,
   shortCode,
 } from './keys.js';
 
@@ -100,7 +101,7 @@ export function isEmptyDelta(delta: ItemDelta): boolean {
 }
 
 /** An aggregates item's key with its `itemId`, made once per item and reused by every order. */
-interface KeyedItem {
+export interface KeyedItem {
   readonly key: ItemKey;
   readonly id: string;
 }
@@ -132,18 +133,31 @@ interface CustomerDayAttrs {
 
 /** Everything keyed by one location: its items and attribute names. */
 interface LocationNames {
+  readonly restaurantId: string;
   readonly totals: KeyedItem;
-  readonly days: Map<string, KeyedItem>;
+  readonly days: Map<string, LocationDayNames>;
   /** `L<code>`. */
   readonly label: string;
-  /** By 2-digit day of month. */
-  readonly customerDays: Map<string, CustomerDayAttrs>;
   readonly code: string;
+}
+
+/** The items and attribute names that every order of one location on one local date names. */
+export interface LocationDayNames {
+  readonly locationDay: KeyedItem;
+  readonly chainDay: KeyedItem;
+  readonly totals: KeyedItem;
+  /** `L<code>` of the location, labelling its entries in customer-month items. */
+  readonly locationLabel: string;
+  /** The entry of this location and day of month in a customer-month item. */
+  readonly customerDay: CustomerDayAttrs;
+  /** `YYYY-MM` */
+  readonly month: string;
 }
 
 /**
  * Names are derived from the few locations, categories and dates of a chain, and from its
- * customers; the bound only keeps a pathological input from growing the caches without end.
+ * customers; the bound only keeps a pathological input from growing the caches without end. Keys
+ * are `ownedString`s: a name read from a record must not keep the record's text alive.
  */
 const NAME_CACHE_LIMIT = 100_000;
 const locationNames = new Map<string, LocationNames>();
@@ -161,49 +175,65 @@ function boundedSet<V>(cache: Map<string, V>, name: string, value: V): V {
 function namesOfLocation(restaurantId: string): LocationNames {
   const cached = locationNames.get(restaurantId);
   if (cached !== undefined) return cached;
-  const code = shortCode(restaurantId);
-  return boundedSet(locationNames, restaurantId, {
-    totals: keyed(locationTotalsKey(restaurantId)),
+  const owned = ownedString(restaurantId);
+  const code = shortCode(owned);
+  return boundedSet(locationNames, owned, {
+    restaurantId: owned,
+    totals: keyed(locationTotalsKey(owned)),
     days: new Map(),
     label: Attr.locationLabel(code),
-    customerDays: new Map(),
     code,
   });
-}
-
-function locationDay(location: LocationNames, restaurantId: string, localDate: string): KeyedItem {
-  const cached = location.days.get(localDate);
-  if (cached !== undefined) return cached;
-  return boundedSet(location.days, localDate, keyed(locationDayKey(restaurantId, localDate)));
 }
 
 function chainDay(localDate: string): KeyedItem {
   return chainDays.get(localDate) ?? boundedSet(chainDays, localDate, keyed(chainDayKey(localDate)));
 }
 
-function customerMonth(customerId: string, localDate: string): KeyedItem {
-  const month = localDate.slice(0, 7);
-  let months = customerMonths.get(customerId);
-  if (months === undefined) months = boundedSet(customerMonths, customerId, new Map<string, KeyedItem>());
-  return months.get(month) ?? boundedSet(months, month, keyed(customerMonthKey(customerId, localDate)));
+/**
+ * The names of a location on a local date, made once and shared by every order of that day.
+ *
+ * @example
+ * const names = namesOfLocationDay(order.restaurantId, order.localDate);
+ */
+export function namesOfLocationDay(restaurantId: string, localDate: string): LocationDayNames {
+  const location = namesOfLocation(restaurantId);
+  const cached = location.days.get(localDate);
+  if (cached !== undefined) return cached;
+  const date = ownedString(localDate);
+  const dayOfMonth = date.slice(8, 10);
+  return boundedSet(location.days, date, {
+    locationDay: keyed(locationDayKey(location.restaurantId, date)),
+    chainDay: chainDay(date),
+    totals: location.totals,
+    locationLabel: location.label,
+    customerDay: {
+      orders: Attr.customerOrders(dayOfMonth, location.code),
+      netCents: Attr.customerNetCents(dayOfMonth, location.code),
+      loyaltyOrders: Attr.customerLoyaltyOrders(dayOfMonth, location.code),
+    },
+    month: date.slice(0, 7),
+  });
 }
 
-function customerDay(location: LocationNames, localDate: string): CustomerDayAttrs {
-  const day = localDate.slice(8, 10);
-  const cached = location.customerDays.get(day);
-  if (cached !== undefined) return cached;
-  return boundedSet(location.customerDays, day, {
-    orders: Attr.customerOrders(day, location.code),
-    netCents: Attr.customerNetCents(day, location.code),
-    loyaltyOrders: Attr.customerLoyaltyOrders(day, location.code),
-  });
+function customerMonth(customerId: string, names: LocationDayNames): KeyedItem {
+  let months = customerMonths.get(customerId);
+  if (months === undefined) {
+    const owned = ownedString(customerId);
+    months = boundedSet(customerMonths, owned, new Map<string, KeyedItem>());
+  }
+  return (
+    months.get(names.month) ??
+    boundedSet(months, names.month, keyed(customerMonthKey(ownedString(customerId), names.month)))
+  );
 }
 
 function namesOfCategory(category: string): CategoryAttrs {
   const cached = categoryNames.get(category);
   if (cached !== undefined) return cached;
-  const code = shortCode(category);
-  return boundedSet(categoryNames, category, {
+  const owned = ownedString(category);
+  const code = shortCode(owned);
+  return boundedSet(categoryNames, owned, {
     orders: Attr.categoryOrders(code),
     items: Attr.categoryItems(code),
     netCents: Attr.categoryNetCents(code),
@@ -299,21 +329,21 @@ function addBreakdowns(item: CompactBuild, order: OrderContribution, sign: numbe
 /** The items of one contribution (with `sign`), by `itemId`, each counter named once. */
 function contributionItems(order: OrderContribution, sign: number): Map<string, CompactBuild> {
   const items = new Map<string, CompactBuild>();
-  const location = namesOfLocation(order.restaurantId);
-  const locationDayItem = itemOf(items, locationDay(location, order.restaurantId, order.localDate));
+  const names = namesOfLocationDay(order.restaurantId, order.localDate);
+  const locationDayItem = itemOf(items, names.locationDay);
   addTotals(locationDayItem, order, sign);
   addBreakdowns(locationDayItem, order, sign);
-  const chainDayItem = itemOf(items, chainDay(order.localDate));
+  const chainDayItem = itemOf(items, names.chainDay);
   addTotals(chainDayItem, order, sign);
   addBreakdowns(chainDayItem, order, sign);
-  addTotals(itemOf(items, location.totals), order, sign);
+  addTotals(itemOf(items, names.totals), order, sign);
   if (order.customerId !== null) {
-    const customerItem = itemOf(items, customerMonth(order.customerId, order.localDate));
-    const names = customerDay(location, order.localDate);
-    add(customerItem, names.orders, sign);
-    add(customerItem, names.netCents, sign * order.netCents);
-    add(customerItem, names.loyaltyOrders, order.isLoyalty ? sign : 0);
-    label(customerItem, location.label, order.restaurantId);
+    const customerItem = itemOf(items, customerMonth(order.customerId, names));
+    const day = names.customerDay;
+    add(customerItem, day.orders, sign);
+    add(customerItem, day.netCents, sign * order.netCents);
+    add(customerItem, day.loyaltyOrders, order.isLoyalty ? sign : 0);
+    label(customerItem, names.locationLabel, order.restaurantId);
   }
   return items;
 }
@@ -371,6 +401,295 @@ export function compactContributionDeltas(
     if (kept !== undefined) result.set(id, kept);
   }
   return result;
+}
+
+/** Which figures of an order's contribution an item holds. */
+export const ContributionPart = {
+  /** Totals with the hour and category breakdowns: location-day and chain-day items. */
+  Day: 'day',
+  /** Totals: location totals. */
+  Totals: 'totals',
+  /** The order's day-and-location entry: customer-month items. */
+  Customer: 'customer',
+} as const;
+export type ContributionPart = (typeof ContributionPart)[keyof typeof ContributionPart];
+
+/**
+ * An order's contribution with its items resolved: what the batch fold keeps per record and order,
+ * so that an item's change over a batch is summed from the contributions themselves, without a
+ * delta object per record and item.
+ */
+export interface ResolvedContribution {
+  readonly order: OrderContribution;
+  readonly names: LocationDayNames;
+  /** `null` for a guest order. */
+  readonly customerMonth: KeyedItem | null;
+}
+
+/**
+ * Resolves a contribution's items. Throws the `LabelCollisionError` that
+ * `compactContributionDeltas` throws for it when two of its categories share a code.
+ *
+ * @example
+ * const resolved = resolveContribution(orderContribution(state)!);
+ */
+export function resolveContribution(order: OrderContribution): ResolvedContribution {
+  const names = namesOfLocationDay(order.restaurantId, order.localDate);
+  if (order.byCategory.size > 1) assertDistinctCategoryCodes(order, names.locationDay.key);
+  return {
+    order,
+    names,
+    customerMonth: order.customerId === null ? null : customerMonth(order.customerId, names),
+  };
+}
+
+function assertDistinctCategoryCodes(order: OrderContribution, key: ItemKey): void {
+  const categoryByLabel = new Map<string, string>();
+  for (const category of order.byCategory.keys()) {
+    const attribute = namesOfCategory(category).label;
+    const existing = categoryByLabel.get(attribute);
+    if (existing !== undefined) {
+      throw new LabelCollisionError(
+        key,
+        attribute,
+        existing < category ? [existing, category] : [category, existing],
+      );
+    }
+    categoryByLabel.set(attribute, category);
+  }
+}
+
+/**
+ * One record's change of one item in the batch fold: a contribution added or removed whole (the
+ * order is new to the item or leaves it; `sign` ±1), or any other change as a compact delta (its
+ * `sign` is unused). Kept as parallel lists (`steps`, `signs`) by the caller.
+ */
+export type FoldStep = ResolvedContribution | CompactDelta;
+
+const isContribution = (step: FoldStep): step is ResolvedContribution => 'order' in step;
+
+/**
+ * The change of an item over `steps[start…]`: `sumCompactDeltas` of the compact deltas the steps
+ * give the item (a whole contribution step gives what `compactContributionDeltas` gives for it), so
+ * the same counters, labels and `LabelCollisionError`s. Whole contributions, the common case, are
+ * summed in place by figure; compact steps by counter name.
+ *
+ * @example
+ * const owed = sumFoldSteps(item.key, ContributionPart.Day, steps, signs, 0);
+ */
+export function sumFoldSteps(
+  key: ItemKey,
+  part: ContributionPart,
+  steps: readonly FoldStep[],
+  signs: readonly number[],
+  start: number,
+): ItemDelta {
+  const add: Record<string, number> = {};
+  const labels: Record<string, string> = {};
+  const compactSums = new CompactSums(key, labels);
+  if (part === ContributionPart.Customer)
+    sumCustomerEntries(key, steps, signs, start, add, labels, compactSums);
+  else sumDayFigures(key, part === ContributionPart.Day, steps, signs, start, add, labels, compactSums);
+  compactSums.addInto(add);
+  return { key, add, labels };
+}
+
+/**
+ * The compact steps of an item's sum, by counter name. Their labels are set in step order beside
+ * the whole contributions' (a label is set once and only ever compared after, so the first
+ * collision met is the one `sumCompactDeltas` meets).
+ */
+class CompactSums {
+  private sums: Map<string, number> | undefined;
+
+  constructor(
+    private readonly key: ItemKey,
+    private readonly labels: Record<string, string>,
+  ) {}
+
+  add(delta: CompactDelta): void {
+    this.sums ??= new Map();
+    const sums = this.sums;
+    for (let index = 0; index < delta.names.length; index++) {
+      const name = delta.names[index]!;
+      sums.set(name, (sums.get(name) ?? 0) + delta.values[index]!);
+    }
+    for (let index = 0; index < delta.labelNames.length; index++)
+      setLabel(this.key, this.labels, delta.labelNames[index]!, delta.labelValues[index]!);
+  }
+
+  /** Adds the sums into the whole contributions' counters; a counter that ends at 0 is dropped. */
+  addInto(add: Record<string, number>): void {
+    if (this.sums === undefined) return;
+    for (const [name, value] of this.sums) {
+      const sum = (add[name] ?? 0) + value;
+      if (sum === 0) delete add[name];
+      else add[name] = sum;
+    }
+  }
+}
+
+/** A category's running sums in one item, with its attribute names. */
+interface CategorySum {
+  readonly attrs: CategoryAttrs;
+  orders: number;
+  items: number;
+  netCents: number;
+}
+
+const HOUR_FIGURES = 3;
+
+/** Totals (and breakdowns) of day and location-totals items, as `addTotals` and `addBreakdowns` name them. */
+function sumDayFigures(
+  key: ItemKey,
+  withBreakdowns: boolean,
+  steps: readonly FoldStep[],
+  signs: readonly number[],
+  start: number,
+  add: Record<string, number>,
+  labels: Record<string, string>,
+  compactSums: CompactSums,
+): void {
+  let orders = 0;
+  let items = 0;
+  let netCents = 0;
+  let grossCents = 0;
+  let discountCents = 0;
+  let discountedOrders = 0;
+  let discountedItems = 0;
+  let discountedNetCents = 0;
+  let discountedGrossCents = 0;
+  let guestOrders = 0;
+  let guestNetCents = 0;
+  // By hour: orders, items, net cents.
+  const hours: number[] | undefined = withBreakdowns
+    ? new Array<number>(24 * HOUR_FIGURES).fill(0)
+    : undefined;
+  const categories = new Map<string, CategorySum>();
+  for (let index = start; index < steps.length; index++) {
+    const step = steps[index]!;
+    if (!isContribution(step)) {
+      compactSums.add(step);
+      continue;
+    }
+    const order = step.order;
+    const sign = signs[index]!;
+    orders += sign;
+    items += sign * order.items;
+    netCents += sign * order.netCents;
+    grossCents += sign * order.grossCents;
+    discountCents += sign * order.discountCents;
+    if (order.isDiscounted) {
+      discountedOrders += sign;
+      discountedItems += sign * order.items;
+      discountedNetCents += sign * order.netCents;
+      discountedGrossCents += sign * order.grossCents;
+    }
+    if (order.customerId === null) {
+      guestOrders += sign;
+      guestNetCents += sign * order.netCents;
+    }
+    if (hours === undefined) continue;
+    const at = order.hour * HOUR_FIGURES;
+    hours[at]! += sign;
+    hours[at + 1]! += sign * order.items;
+    hours[at + 2]! += sign * order.netCents;
+    for (const [category, figures] of order.byCategory) {
+      let sum = categories.get(category);
+      if (sum === undefined) {
+        const attrs = namesOfCategory(category);
+        setLabel(key, labels, attrs.label, category);
+        sum = { attrs, orders: 0, items: 0, netCents: 0 };
+        categories.set(category, sum);
+      }
+      sum.orders += sign;
+      sum.items += sign * figures.items;
+      sum.netCents += sign * figures.netCents;
+    }
+  }
+  addIfNonZero(add, Attr.orders, orders);
+  addIfNonZero(add, Attr.items, items);
+  addIfNonZero(add, Attr.netCents, netCents);
+  addIfNonZero(add, Attr.grossCents, grossCents);
+  addIfNonZero(add, Attr.discountCents, discountCents);
+  addIfNonZero(add, Attr.discountedOrders, discountedOrders);
+  addIfNonZero(add, Attr.discountedItems, discountedItems);
+  addIfNonZero(add, Attr.discountedNetCents, discountedNetCents);
+  addIfNonZero(add, Attr.discountedGrossCents, discountedGrossCents);
+  addIfNonZero(add, Attr.guestOrders, guestOrders);
+  addIfNonZero(add, Attr.guestNetCents, guestNetCents);
+  if (hours === undefined) return;
+  for (let hour = 0; hour < 24; hour++) {
+    const attrs = HOUR_ATTRS[hour]!;
+    const at = hour * HOUR_FIGURES;
+    addIfNonZero(add, attrs.orders, hours[at]!);
+    addIfNonZero(add, attrs.items, hours[at + 1]!);
+    addIfNonZero(add, attrs.netCents, hours[at + 2]!);
+  }
+  for (const sum of categories.values()) {
+    addIfNonZero(add, sum.attrs.orders, sum.orders);
+    addIfNonZero(add, sum.attrs.items, sum.items);
+    addIfNonZero(add, sum.attrs.netCents, sum.netCents);
+  }
+}
+
+/** One day-and-location entry's running sums in a customer-month item. */
+interface CustomerEntrySum {
+  readonly attrs: CustomerDayAttrs;
+  orders: number;
+  netCents: number;
+  loyaltyOrders: number;
+}
+
+/** The entries of a customer-month item, as `contributionItems` names them. */
+function sumCustomerEntries(
+  key: ItemKey,
+  steps: readonly FoldStep[],
+  signs: readonly number[],
+  start: number,
+  add: Record<string, number>,
+  labels: Record<string, string>,
+  compactSums: CompactSums,
+): void {
+  // Entries by their orders attribute: the cached names may be rebuilt between two orders.
+  const entries = new Map<string, CustomerEntrySum>();
+  for (let index = start; index < steps.length; index++) {
+    const step = steps[index]!;
+    if (!isContribution(step)) {
+      compactSums.add(step);
+      continue;
+    }
+    const { order, names } = step;
+    const sign = signs[index]!;
+    setLabel(key, labels, names.locationLabel, order.restaurantId);
+    const attrs = names.customerDay;
+    let entry = entries.get(attrs.orders);
+    if (entry === undefined) {
+      entry = { attrs, orders: 0, netCents: 0, loyaltyOrders: 0 };
+      entries.set(attrs.orders, entry);
+    }
+    entry.orders += sign;
+    entry.netCents += sign * order.netCents;
+    if (order.isLoyalty) entry.loyaltyOrders += sign;
+  }
+  for (const entry of entries.values()) {
+    addIfNonZero(add, entry.attrs.orders, entry.orders);
+    addIfNonZero(add, entry.attrs.netCents, entry.netCents);
+    addIfNonZero(add, entry.attrs.loyaltyOrders, entry.loyaltyOrders);
+  }
+}
+
+function addIfNonZero(add: Record<string, number>, attribute: string, sum: number): void {
+  if (sum !== 0) add[attribute] = sum;
+}
+
+/** Sets a label as `sumCompactDeltas` does: a second, different name for one attribute throws. */
+function setLabel(key: ItemKey, labels: Record<string, string>, attribute: string, name: string): void {
+  const existing = labels[attribute];
+  if (existing === undefined) labels[attribute] = name;
+  else if (existing !== name) {
+    throw new LabelCollisionError(key, attribute, existing < name ? [existing, name] : [name, existing]);
+  }
 }
 
 /** The record form of a compact delta. */

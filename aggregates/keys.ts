@@ -110,6 +110,14 @@ export function itemKind(key: ItemKey): ItemKind {
 
 const SHORT_CODE_LENGTH = 8;
 
+/**
+ * A copy of `text` that shares no memory with the string it came from. The record decoder returns
+ * slices of the record's text, and V8 keeps a slice's whole parent alive: a name kept in a
+ * long-lived cache (a customer id among 100,000) must not hold a kilobyte of record with it.
+ * Concatenating flattens into a new string; slicing that copy refers to the copy only.
+ */
+export const ownedString = (text: string): string => ` ${text}`.slice(1);
+
 const shortCodes = new Map<string, string>();
 
 /** A stable 8-character `[0-9a-z]` code of a name (40 bits of its SHA-256). */
@@ -120,7 +128,7 @@ export function shortCode(name: string): string {
     code = digest.readUIntBE(0, 5).toString(36).padStart(SHORT_CODE_LENGTH, '0');
     // Locations and categories are few; the bound only protects against a pathological input.
     if (shortCodes.size > 100_000) shortCodes.clear();
-    shortCodes.set(name, code);
+    shortCodes.set(ownedString(name), code);
   }
   return code;
 }

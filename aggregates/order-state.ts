@@ -43,8 +43,8 @@ const NO_RETRACTIONS: ReadonlyMap<string, RetractedSource> = new Map();
 export function emptyOrderState(orderId: string): OrderState {
   return {
     orderId,
-    lines: new Map(),
-    options: new Map(),
+    lines: EMPTY_LINES,
+    options: EMPTY_OPTIONS,
     shadowedLines: EMPTY_LINES,
     shadowedOptions: EMPTY_OPTIONS,
     retracted: NO_RETRACTIONS,

@@ -4,7 +4,8 @@
  * poller onto the embedded stack's stream; the records it put are then used in four measurements:
  *
  * (a) `fold_records_per_s`: the pure planning path (decode + fold onto order states + coalesce per
- *     item) over every shard's records in 500-record batches, no I/O, one thread; median of 5.
+ *     item) over every shard's records in 500-record batches, no I/O, one thread; median of 5. The
+ *     naive writer's count (below) is taken once from the final states, outside the timed passes.
  * (b) `writes_per_order`, `wcu_per_order`: the real processor over the filled stream at 500-record
  *     batches. A middleware on the DocumentClient counts every write it makes (aggregates, ledger,
  *     checkpoint and status) and bills it from item sizes (`dynamo-cost.ts`): it asks for the item
@@ -16,17 +17,21 @@
  *     batching or coalescing, billed by the same meter; over every n-th accepted order, at most
  *     `TILLSTREAM_BENCH_PROCESS_NAIVE_ORDERS` (default 2,000) of them.
  * (c) `freshness_p50_ms`, `freshness_p99_ms`: a fresh stack, the processor running continuously
- *     with its production settings (500 records, 1,000 ms window, 500 ms idle poll), a producer
+ *     with its production settings (`processorDefaults`: 500 records, 250 ms window, 250 ms idle
+ *     poll), a producer
  *     putting the same records at a fixed rate of orders; an order is fresh when an UpdateItem of
  *     its location-day item, by its shard, with a high-water mark at or past its sequence number,
  *     has returned (the item then holds it: flush.ts's invariant), timed from the start of its
  *     PutRecords call. The rate is 500 orders/s, or half the e2e rate when that is lower
  *     (`TILLSTREAM_BENCH_FRESHNESS_RATE` overrides it); `freshness_at_target_rate` says which.
- *     A second run with a 250 ms window and 100 ms idle poll shows what the settings alone change.
+ *     A second run with the former defaults (1,000 ms window, 500 ms idle poll) shows what the
+ *     settings alone change.
  * (d) `e2e_orders_per_s`: a fresh stack, the producer putting every record flat out while the
  *     processor runs (production settings), from the first PutRecords to the checkpoint of the last
- *     record on every shard; `emulator_updates_per_s`: UpdateItem ADD on distinct items at
- *     concurrency 16 through the same DocumentClient, on the same stack just before.
+ *     record on every shard; `emulator_updates_per_s`: UpdateItem ADD on distinct items through the
+ *     same DocumentClient, on the same stack just before, at the concurrency the product writes
+ *     with (flush concurrency × shards: 32 in flight), the fair baseline of a concurrent writer;
+ *     the sequential rate is reported beside it (`emulator_updates_per_s_sequential`).
  *
  * `TILLSTREAM_BENCH_PROCESS_ONLY=fold` stops after (a), for quick measurements of the pure path.
  *
@@ -64,7 +69,11 @@ import {
   mergeOrderEvent,
   type OrderState,
 } from '../../aggregates/order-state.js';
-import { type ProcessorOptions, runShardProcessors } from '../../processors/shard/runner.js';
+import {
+  type ProcessorOptions,
+  processorDefaults,
+  runShardProcessors,
+} from '../../processors/shard/runner.js';
 import { type AwsClients, createClients } from '../../shared/aws/clients.js';
 import type { LocalStack } from '../../shared/local/stack.js';
 import type { ResourceNames } from '../../shared/resources.js';
@@ -88,10 +97,12 @@ const FRESHNESS_ORDERS_PER_S = 500;
 const SUSTAINABLE_SHARE = 0.5;
 const FRESHNESS_SECONDS = 15;
 const PROBE_UPDATES = 5_000;
-const PROBE_CONCURRENCY = 16;
+/** The product's item writes in flight at most: one flush per shard, each at its flush concurrency. */
+const PROBE_CONCURRENCY = processorDefaults.flushConcurrency * SHARDS;
+const SEQUENTIAL_PROBE_UPDATES = 2_000;
 const PUT_CONCURRENCY = 4;
-/** The second freshness run: shorter batch window and idle poll than the production defaults (1,000 and 500 ms). */
-const SHORT_WAITS = { batchMaxWaitMs: 250, idlePollMs: 100 } as const;
+/** The second freshness run: the batch window and idle poll the runner had before the 250 ms defaults. */
+const FORMER_WAITS = { batchMaxWaitMs: 1_000, idlePollMs: 500 } as const;
 
 const Target = {
   foldRecordsPerS: 200_000,
@@ -221,8 +232,21 @@ interface FoldFigures {
   readonly naiveWrites: number;
 }
 
-/** One pass of the planning path over every shard's records in `BATCH_RECORDS` batches. */
-function foldOnce(shards: readonly (readonly PutRecord[])[]): FoldFigures {
+/** What one pass of the planning path counts, and the orders' states it ends with. */
+interface FoldPass {
+  readonly records: number;
+  readonly batches: number;
+  readonly plannedWrites: number;
+  readonly perRecordWrites: number;
+  readonly states: ReadonlyMap<string, OrderState>;
+}
+
+/**
+ * One pass of the planning path over every shard's records in `BATCH_RECORDS` batches: what a
+ * flush computes before its first write (decode, fold onto the ledger's states, each item's owed
+ * delta), the ledger kept in memory.
+ */
+function foldOnce(shards: readonly (readonly PutRecord[])[]): FoldPass {
   const states = new Map<string, OrderState>();
   let records = 0;
   let batches = 0;
@@ -236,7 +260,7 @@ function foldOnce(shards: readonly (readonly PutRecord[])[]): FoldFigures {
       const plan = planBatch(states, batch);
       for (const item of plan.items.values()) {
         owedDelta(item, null);
-        perRecordWrites += item.steps.length;
+        perRecordWrites += item.stepCount;
       }
       for (const [orderId, state] of plan.changedStates) states.set(orderId, state);
       plannedWrites += plan.items.size + plan.changedStates.size;
@@ -245,14 +269,20 @@ function foldOnce(shards: readonly (readonly PutRecord[])[]): FoldFigures {
       batches++;
     }
   }
+  return { records, batches, plannedWrites, perRecordWrites, states };
+}
+
+/** The pass's figures, with the naive writer's count from the final states (not part of a flush). */
+function foldFigures(pass: FoldPass): FoldFigures {
   let acceptedOrders = 0;
   let naiveWrites = 0;
-  for (const state of states.values()) {
+  for (const state of pass.states.values()) {
     const contribution = orderContribution(state);
     if (contribution === null) continue;
     acceptedOrders++;
     naiveWrites += contributionDeltas(null, contribution).size + 1;
   }
+  const { records, batches, plannedWrites, perRecordWrites } = pass;
   return { records, batches, plannedWrites, perRecordWrites, acceptedOrders, naiveWrites };
 }
 
@@ -283,7 +313,7 @@ function measureFold(records: readonly PutRecord[]) {
     byShard.set(record.shardId, list);
   }
   const shards = [...byShard.values()].map((list) => list.sort((a, b) => (a.sequence < b.sequence ? -1 : 1)));
-  const figures = foldOnce(shards);
+  const figures = foldFigures(foldOnce(shards));
   const whole = medianPass(() => foldOnce(shards));
   const decodeOnly = medianPass(() => {
     for (const list of shards) for (const record of list) decodeOrderEvent(record.data);
@@ -629,20 +659,23 @@ function attachObserver(doc: DynamoDBDocumentClient, names: ResourceNames) {
   return { locationDayWrites, checkpoints };
 }
 
-/** (d, first half): UpdateItem ADD on distinct items at concurrency 16. */
+/** (d, first half): `updates` UpdateItem ADDs on distinct items (`prefix#n`), `concurrency` in flight. */
 async function measureEmulatorUpdates(
   embedded: Embedded,
+  concurrency: number,
+  updates: number,
+  prefix: string,
 ): Promise<{ perSecond: number; cpuSeconds: number }> {
   let next = 0;
   const run = await timed(() =>
     Promise.all(
-      Array.from({ length: PROBE_CONCURRENCY }, async () => {
-        while (next < PROBE_UPDATES) {
+      Array.from({ length: concurrency }, async () => {
+        while (next < updates) {
           const index = next++;
           await embedded.clients.doc.send(
             new UpdateCommand({
               TableName: embedded.names.aggregatesTable,
-              Key: { pk: `bench#${index}`, sk: 'probe' },
+              Key: { pk: `${prefix}#${index}`, sk: 'probe' },
               UpdateExpression: 'ADD #o :one',
               ExpressionAttributeNames: { '#o': 'o' },
               ExpressionAttributeValues: { ':one': 1 },
@@ -652,7 +685,7 @@ async function measureEmulatorUpdates(
       }),
     ),
   );
-  return { perSecond: PROBE_UPDATES / run.seconds, cpuSeconds: run.cpuSeconds };
+  return { perSecond: updates / run.seconds, cpuSeconds: run.cpuSeconds };
 }
 
 /** Resolves once `done()` holds, checking every `everyMs`; rejects after `timeoutMs`. */
@@ -897,9 +930,11 @@ export const processBench: BenchModule = {
     log('emulator UpdateItem rate, then end-to-end throughput…');
     const e2eStack = await freshStack();
     let probe: Awaited<ReturnType<typeof measureEmulatorUpdates>>;
+    let sequentialProbe: Awaited<ReturnType<typeof measureEmulatorUpdates>>;
     let e2e: Awaited<ReturnType<typeof measureEndToEnd>>;
     try {
-      probe = await measureEmulatorUpdates(e2eStack);
+      sequentialProbe = await measureEmulatorUpdates(e2eStack, 1, SEQUENTIAL_PROBE_UPDATES, 'sequential');
+      probe = await measureEmulatorUpdates(e2eStack, PROBE_CONCURRENCY, PROBE_UPDATES, 'bench');
       e2e = await measureEndToEnd(e2eStack, ordered);
     } finally {
       await e2eStack.close();
@@ -922,13 +957,13 @@ export const processBench: BenchModule = {
     } finally {
       await freshnessStack.close();
     }
-    log(`freshness again with ${JSON.stringify(SHORT_WAITS)}…`);
-    const shortWaitStack = await freshStack();
-    let shortWaits: Awaited<ReturnType<typeof measureFreshness>>;
+    log(`freshness again with the former waits ${JSON.stringify(FORMER_WAITS)}…`);
+    const formerWaitStack = await freshStack();
+    let formerWaits: Awaited<ReturnType<typeof measureFreshness>>;
     try {
-      shortWaits = await measureFreshness(shortWaitStack, ordered, freshnessRate, SHORT_WAITS);
+      formerWaits = await measureFreshness(formerWaitStack, ordered, freshnessRate, FORMER_WAITS);
     } finally {
-      await shortWaitStack.close();
+      await formerWaitStack.close();
     }
 
     const total = (field: 'writes' | 'units') =>
@@ -1005,6 +1040,8 @@ export const processBench: BenchModule = {
         freshness_p99_ms: Math.round(freshness.p99),
         e2e_orders_per_s: Math.round(e2eOrdersPerS),
         emulator_updates_per_s: Math.round(probe.perSecond),
+        emulator_updates_concurrency: PROBE_CONCURRENCY,
+        emulator_updates_per_s_sequential: Math.round(sequentialProbe.perSecond),
         e2e_share_of_emulator_allowance: round(e2eShare, 3),
         orders,
         records: fold.figures.records,
@@ -1021,9 +1058,9 @@ export const processBench: BenchModule = {
         freshness_orders_per_s: round(freshness.ordersPerS, 1),
         freshness_at_target_rate: freshnessAtTarget ? 1 : 0,
         freshness_max_ms: Math.round(freshness.max),
-        freshness_short_waits_p50_ms: Math.round(shortWaits.p50),
-        freshness_short_waits_p99_ms: Math.round(shortWaits.p99),
-        freshness_short_waits_orders_per_s: round(shortWaits.ordersPerS, 1),
+        freshness_former_waits_p50_ms: Math.round(formerWaits.p50),
+        freshness_former_waits_p99_ms: Math.round(formerWaits.p99),
+        freshness_former_waits_orders_per_s: round(formerWaits.ordersPerS, 1),
         freshness_p50_ms_first_third: Math.round(freshness.p50FirstThird),
         freshness_p50_ms_last_third: Math.round(freshness.p50LastThird),
         freshness_seconds: round(freshness.seconds, 1),
@@ -1035,7 +1072,8 @@ export const processBench: BenchModule = {
       },
       notes: [
         `input: the generator's default profile, ${LOCATIONS} locations x ${DAYS} days x ${ORDERS_PER_LOCATION_DAY} orders per location and day: ${fold.figures.records} records, ${orders} accepted orders`,
-        `freshness at ${freshnessRate} orders/s (${freshnessAtTarget ? 'the target rate' : `the stack cannot sustain ${FRESHNESS_ORDERS_PER_S}: half the e2e rate`}); with shorter waits ${JSON.stringify(SHORT_WAITS)}: p50 ${Math.round(shortWaits.p50)} ms, p99 ${Math.round(shortWaits.p99)} ms`,
+        `freshness at ${freshnessRate} orders/s (${freshnessAtTarget ? 'the target rate' : `the stack cannot sustain ${FRESHNESS_ORDERS_PER_S}: half the e2e rate`}); with the former waits ${JSON.stringify(FORMER_WAITS)}: p50 ${Math.round(formerWaits.p50)} ms, p99 ${Math.round(formerWaits.p99)} ms`,
+        `emulator_updates_per_s: ADD on a new one-attribute item at ${PROBE_CONCURRENCY} in flight (the product's flush concurrency x ${SHARDS} shards); sequential: ${Math.round(sequentialProbe.perSecond)}/s. The product's writes are heavier (conditional, up to ~100 attributes, ledger puts of ~0.6 KB), so the ratio also prices that`,
         `baseline of writes_per_order and wcu_per_order: the naive per-order writer over ${naive.orders} of the ${orders} orders, measured on its own stack in this run (${naive.itemsChecked} item sizes checked)`,
       ],
     };
