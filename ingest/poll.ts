@@ -16,7 +16,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Settings } from '../shared/config.js';
 import { exportKindOfFirstLine } from '../shared/input/header.js';
-import { parseExport } from '../shared/input/parse.js';
+import { type ExportParse, parseExport } from '../shared/input/parse.js';
 import {
   EntryKind,
   type LineItemEntry,
@@ -117,10 +117,37 @@ interface DeferredFile {
   readonly version: LandedVersion;
   /** The report with every held option pending. */
   readonly report: IngestReport;
-  remaining: number;
+  /** Its options still waiting for their line. */
+  readonly waiting: Set<HeldOption>;
   /** Joined rows, with the order each joined. */
   readonly joined: Map<number, string>;
 }
+
+/** A landed version read from its raw copy and parsed, before any ledger or stream work. */
+interface ReadVersion {
+  readonly parse: ExportParse;
+  readonly lines: LineItemEntry[];
+  readonly options: OptionEntry[];
+  /** Parse rejections; conflicting duplicates are added while deciding. */
+  readonly rejections: Rejection[];
+  readonly locations: LocationConfig[];
+  readonly calendar: CalendarDay[];
+  readonly startedMs: number;
+  readonly readMs: number;
+  parsedMs: number;
+}
+
+/**
+ * Deferred files kept in memory at most: an options file usually waits only for the lines file
+ * that follows it, and keeping every file with an orphan until the end of the poll grew memory
+ * with the size of the poll. Older ones are flushed: their waiting options become pending, and a
+ * line arriving later in the poll settles them through the pending path.
+ */
+const MAX_DEFERRED_FILES = 8;
+/** Held options kept in memory at most, over every deferred file. */
+const MAX_HELD_OPTIONS = 50_000;
+/** Waiting options settled per page at the end of a poll. */
+const PENDING_PAGE_SIZE = 1_000;
 
 /** What a cycle needs: clients and names, settings, the source, a clock. */
 export interface PollDependencies {
@@ -187,8 +214,10 @@ class PollCycle {
   private readonly heldClaims = new Map<string, LedgerClaim>();
   /** Held options by the `keyString` of their line. */
   private readonly heldByLine = new Map<string, HeldOption[]>();
-  /** Files with held options: reported and finished once those settle. */
+  /** Files with held options, in arrival order: reported and finished once those settle. */
   private readonly deferred: DeferredFile[] = [];
+  /** Options in `heldByLine`. */
+  private heldOptions = 0;
 
   constructor(private readonly deps: PollDependencies) {
     this.state = new PollerState(deps.clients.doc, deps.names.stateTable);
@@ -228,8 +257,16 @@ class PollCycle {
     // Reference files first: a locations file dropped with the orders gives them their zones.
     const isReference = (version: LandedVersion) =>
       version.kindHint === FileKind.Locations || version.kindHint === FileKind.DateDim;
-    for (const version of [...unfinished.filter(isReference), ...unfinished.filter((v) => !isReference(v))]) {
-      await this.ingestVersion(version);
+    const ordered = [...unfinished.filter(isReference), ...unfinished.filter((v) => !isReference(v))];
+    let next = ordered.length > 0 ? this.readVersion(ordered[0]!) : undefined;
+    for (const [index, version] of ordered.entries()) {
+      const read = await next!;
+      // One file read ahead: its S3 read and parse overlap this file's ledger and stream writes.
+      // Reading has no effect, so a crash while it runs loses nothing; its failure surfaces when
+      // its turn comes.
+      next = index + 1 < ordered.length ? this.readVersion(ordered[index + 1]!) : undefined;
+      next?.catch(() => {});
+      await this.ingestVersion(version, read);
     }
     await this.settleHeldOptions();
     await this.settlePendingOptions();
@@ -452,8 +489,9 @@ class PollCycle {
 
   // ---- one landed version ----------------------------------------------------------------------
 
-  private async ingestVersion(version: LandedVersion): Promise<void> {
-    const { clients, names, settings, clock } = this.deps;
+  /** Reads a landed version's raw copy and parses it whole; no side effect, so it may run ahead. */
+  private async readVersion(version: LandedVersion): Promise<ReadVersion> {
+    const { clients, names, settings } = this.deps;
     const startedMs = performance.now();
     const bytes = await getObjectBytes(clients.s3, names.rawBucket, version.rawKey);
     const readMs = performance.now();
@@ -462,36 +500,48 @@ class PollCycle {
       settings: validationSettings(settings),
       arrivedAtMs: version.arrivedAtMs,
     });
-    const lines: LineItemEntry[] = [];
-    const options: OptionEntry[] = [];
-    const rejections: Rejection[] = [];
-    const locations: LocationConfig[] = [];
-    const calendar: CalendarDay[] = [];
+    const read: ReadVersion = {
+      parse,
+      lines: [],
+      options: [],
+      rejections: [],
+      locations: [],
+      calendar: [],
+      startedMs,
+      readMs,
+      parsedMs: 0,
+    };
     for await (const batch of parse) {
       for (const entry of batch) {
         switch (entry.kind) {
           case EntryKind.LineItem:
-            lines.push(entry);
+            read.lines.push(entry);
             break;
           case EntryKind.Option:
-            options.push(entry);
+            read.options.push(entry);
             break;
           case EntryKind.Location:
-            locations.push(entry.record);
+            read.locations.push(entry.record);
             break;
           case EntryKind.CalendarDay:
-            calendar.push(entry.record);
+            read.calendar.push(entry.record);
             break;
           case EntryKind.Rejected:
-            rejections.push(entry.rejection);
+            read.rejections.push(entry.rejection);
             break;
           case EntryKind.Excluded:
             break;
         }
       }
     }
+    read.parsedMs = performance.now();
+    return read;
+  }
+
+  private async ingestVersion(version: LandedVersion, read: ReadVersion): Promise<void> {
+    const { clients, names, clock } = this.deps;
+    const { parse, lines, options, rejections, locations, calendar, startedMs, readMs, parsedMs } = read;
     const summary = parse.summary;
-    const parsedMs = performance.now();
     const claimant = (row: number): RowClaimant => ({
       fileKey: version.fileKey,
       contentHash: version.contentHash,
@@ -504,15 +554,26 @@ class PollCycle {
     }
     if (calendar.length > 0) await this.state.putCalendar(calendar);
 
+    const lineCandidates: Candidate[] = lines.map((entry) => ({
+      key: lineKey(entry.record.orderId, entry.record.lineItemId),
+      valueHash: lineValueHash(entry.record),
+      ...claimant(entry.origin.row),
+    }));
+    const optionCandidates: Candidate[] = options.map((entry) => ({
+      key: optionKey(entry.record),
+      valueHash: optionValueHash(entry.record),
+      ...claimant(entry.origin.row),
+    }));
+    // One consistent read of every identity the file touches (its lines, its options and their
+    // lines): the ledger is the bottleneck, and one read keeps all its requests in flight together.
+    const ledger = await readClaims(clients.doc, names.ledgerTable, [
+      ...lineCandidates.map((candidate) => candidate.key),
+      ...options.map((entry) => lineKey(entry.record.orderId, entry.record.lineItemId)),
+      ...optionCandidates.map((candidate) => candidate.key),
+    ]);
+
     // Lines: the first accepted row of an identity wins.
-    const lineOutcome = await this.decideRows(
-      lines.map((entry) => ({
-        key: lineKey(entry.record.orderId, entry.record.lineItemId),
-        valueHash: lineValueHash(entry.record),
-        ...claimant(entry.origin.row),
-      })),
-      RowKind.Line,
-    );
+    const lineOutcome = this.decideRows(lineCandidates, RowKind.Line, ledger);
     const claimWrites: LedgerClaim[] = lineOutcome.toWrite.map((index) =>
       lineOutcome.claimOf(index, ClaimStatus.Accepted),
     );
@@ -540,23 +601,11 @@ class PollCycle {
 
     // Options: accepted when their line is known (this file, or the ledger); otherwise held until
     // the end of the poll, when those whose line still has not arrived become pending.
-    const lineClaims = await readClaims(
-      clients.doc,
-      names.ledgerTable,
-      options.map((entry) => lineKey(entry.record.orderId, entry.record.lineItemId)),
-    );
     const lineKnown = (entry: OptionEntry): boolean => {
       const key = keyString(lineKey(entry.record.orderId, entry.record.lineItemId));
-      return acceptedLineKeys.has(key) || lineClaims.has(key);
+      return acceptedLineKeys.has(key) || ledger.has(key);
     };
-    const optionOutcome = await this.decideRows(
-      options.map((entry) => ({
-        key: optionKey(entry.record),
-        valueHash: optionValueHash(entry.record),
-        ...claimant(entry.origin.row),
-      })),
-      RowKind.Option,
-    );
+    const optionOutcome = this.decideRows(optionCandidates, RowKind.Option, ledger);
     const eventOptions: { orderId: string; option: EventOption }[] = [];
     const held: HeldOption[] = [];
     const resolvedPending: IdentityKey[] = [];
@@ -693,7 +742,8 @@ class PollCycle {
       await this.step(PollStep.Finished, version.path);
     } else {
       // Reported and finished once its held options joined their lines or became pending.
-      const deferred: DeferredFile = { version, report, remaining: held.length, joined: new Map() };
+      const deferred: DeferredFile = { version, report, waiting: new Set(held), joined: new Map() };
+      this.heldOptions += held.length;
       for (const entry of held) {
         entry.file = deferred;
         this.heldClaims.set(keyString(entry.claim), entry.claim);
@@ -704,6 +754,12 @@ class PollCycle {
       this.deferred.push(deferred);
     }
     await this.finishJoinedFiles(joined);
+    while (
+      this.deferred.length > MAX_DEFERRED_FILES ||
+      (this.deferred.length > 0 && this.heldOptions > MAX_HELD_OPTIONS)
+    ) {
+      await this.flushDeferred(this.deferred[0]!);
+    }
   }
 
   /** Takes the held options of `acceptedLineKeys` out of waiting. */
@@ -716,6 +772,7 @@ class PollCycle {
       this.heldByLine.delete(key);
       joined.push(...waiting);
     }
+    this.heldOptions -= joined.length;
     return joined;
   }
 
@@ -728,13 +785,13 @@ class PollCycle {
     const touched = new Set<DeferredFile>();
     for (const entry of joined) {
       const file = entry.file!;
-      file.remaining--;
+      file.waiting.delete(entry);
       const orders = file.joined.get(entry.claim.row);
       if (orders === undefined) file.joined.set(entry.claim.row, entry.orderId);
       touched.add(file);
     }
     for (const file of touched) {
-      if (file.remaining === 0) await this.finishDeferred(file, []);
+      if (file.waiting.size === 0) await this.finishDeferred(file, []);
     }
   }
 
@@ -767,47 +824,54 @@ class PollCycle {
 
   /** At the end of the poll: options whose line did not arrive in it become pending. */
   private async settleHeldOptions(): Promise<void> {
-    if (this.deferred.length === 0) return;
+    for (const file of [...this.deferred]) await this.flushDeferred(file);
+  }
+
+  /**
+   * The options of `file` still waiting for their line become pending (ledger claims and state
+   * entries, as at the end of a poll), then the file is reported and finished.
+   */
+  private async flushDeferred(file: DeferredFile): Promise<void> {
     const { clients, names } = this.deps;
-    const stillHeld = [...this.heldByLine.values()].flat();
+    const stillHeld = [...file.waiting];
+    for (const entry of stillHeld) {
+      const others = (this.heldByLine.get(entry.lineKey) ?? []).filter((other) => other !== entry);
+      if (others.length === 0) this.heldByLine.delete(entry.lineKey);
+      else this.heldByLine.set(entry.lineKey, others);
+      this.heldClaims.delete(keyString(entry.claim));
+    }
+    this.heldOptions -= stillHeld.length;
     await writeClaims(
       clients.doc,
       names.ledgerTable,
       stillHeld.map((entry) => entry.claim),
     );
     await this.state.putPendingMany(stillHeld.map((entry) => entry.pending));
-    this.heldByLine.clear();
-    this.heldClaims.clear();
-    await this.step(PollStep.Claimed, 'held options');
-    for (const file of [...this.deferred]) {
-      await this.finishDeferred(
-        file,
-        stillHeld.filter((entry) => entry.file === file),
-      );
-    }
+    await this.step(PollStep.Claimed, `held options of ${file.version.path}`);
+    await this.finishDeferred(file, stillHeld);
   }
 
   /**
-   * Decides rows in file order against the ledger's consistent read and the options held earlier
-   * in this poll. Nothing is written here: `toWrite` lists the rows that claim a new identity.
+   * Decides rows in file order against `ledger` (a consistent read that covers every candidate)
+   * and the options held earlier in this poll. Nothing is written here: `toWrite` lists the rows
+   * that claim a new identity.
    */
-  private async decideRows(
+  private decideRows(
     candidates: readonly Candidate[],
     kind: RowKind,
-  ): Promise<{
+    ledger: ReadonlyMap<string, LedgerClaim>,
+  ): {
     decisions: Decision[];
     claims: (LedgerClaim | undefined)[];
     toWrite: number[];
     claimOf: (index: number, status: ClaimStatus) => LedgerClaim;
-  }> {
-    const { clients, names, clock } = this.deps;
-    const existing = await readClaims(
-      clients.doc,
-      names.ledgerTable,
-      candidates.map((candidate) => candidate.key),
-    );
-    if (kind === RowKind.Option) {
-      for (const [key, claim] of this.heldClaims) existing.set(key, claim);
+  } {
+    const { clock } = this.deps;
+    const existing = new Map<string, LedgerClaim>();
+    for (const candidate of candidates) {
+      const key = keyString(candidate.key);
+      const claim = (kind === RowKind.Option ? this.heldClaims.get(key) : undefined) ?? ledger.get(key);
+      if (claim !== undefined) existing.set(key, claim);
     }
     const decisions = decideInOrder(candidates, existing);
     const claims: (LedgerClaim | undefined)[] = candidates.map((candidate) =>
@@ -956,10 +1020,15 @@ class PollCycle {
 
   // ---- pending options -------------------------------------------------------------------------
 
+  /** Settles the waiting options a page at a time, so a long wait list is never held whole. */
   private async settlePendingOptions(): Promise<void> {
+    for await (const page of this.state.pendingOptionPages(PENDING_PAGE_SIZE)) {
+      await this.settlePendingPage(page);
+    }
+  }
+
+  private async settlePendingPage(pending: readonly PendingOption[]): Promise<void> {
     const { clients, names, settings, clock } = this.deps;
-    const pending = await this.state.pendingOptions();
-    if (pending.length === 0) return;
     const lineClaims = await readClaims(
       clients.doc,
       names.ledgerTable,

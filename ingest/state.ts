@@ -282,6 +282,29 @@ export class PollerState {
     }
   }
 
+  /**
+   * The waiting options a page at a time (consistent reads). The caller may delete the entries of
+   * a page before asking for the next: paging resumes after the page's last key.
+   */
+  async *pendingOptionPages(pageSize: number): AsyncGenerator<PendingOption[]> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const response = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': StateKey.Pending },
+          ConsistentRead: true,
+          Limit: pageSize,
+          ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
+        }),
+      );
+      const items = response.Items ?? [];
+      if (items.length > 0) yield items.map((item) => item['pending'] as PendingOption);
+      startKey = response.LastEvaluatedKey;
+    } while (startKey !== undefined);
+  }
+
   async pendingOptions(): Promise<PendingOption[]> {
     const items = await this.queryAll(StateKey.Pending);
     return items.map((item) => item['pending'] as PendingOption);
