@@ -14,11 +14,12 @@ import {
   type Shard,
 } from '@aws-sdk/client-kinesis';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { bufferTime, concatMap, filter, lastValueFrom, Observable } from 'rxjs';
+import { lastValueFrom, Observable } from 'rxjs';
 import type { BatchRecord } from '../../aggregates/batch.js';
 import type { ResourceNames } from '../../shared/resources.js';
 import { decodeOrderEvent, PoisonRecordError } from '../../shared/schemas/order-event.js';
 import { sleep } from '../../shared/sleep.js';
+import { flushWhenFree } from './batching.js';
 import { DynamoShardStore } from './dynamo-store.js';
 import { type CrashHook, flushBatch, InjectedCrash } from './flush.js';
 import { type RetryPolicy, retryThrottled } from './retry.js';
@@ -40,7 +41,11 @@ export const processorDefaults = {
 export interface ProcessorOptions {
   /** Records per micro-batch at most. @default 500 */
   readonly batchMaxRecords?: number;
-  /** A micro-batch is flushed at the latest this long after its first record. @default 250 */
+  /**
+   * With the flusher free, a micro-batch waits at most this long after its first record for more;
+   * records that arrive while a flush runs form the next batch at once (processors/shard/batching.ts).
+   * @default 250
+   */
   readonly batchMaxWaitMs?: number;
   /** GetRecords limit. @default 1000 */
   readonly getRecordsLimit?: number;
@@ -211,9 +216,7 @@ export async function runShardProcessors(
 
     await lastValueFrom(
       source.pipe(
-        bufferTime(batchMaxWaitMs, null, maxRecords),
-        filter((records) => records.length > 0),
-        concatMap(async (records) => {
+        flushWhenFree({ maxRecords, lingerMs: batchMaxWaitMs }, async (records: _Record[]) => {
           const started = now();
           const batch: BatchRecord[] = [];
           for (const record of records) {
