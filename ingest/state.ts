@@ -126,6 +126,16 @@ export class PollerState {
 
   async queryAll(pk: string): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
+    for await (const page of this.queryPages(pk)) items.push(...page);
+    return items;
+  }
+
+  /**
+   * The items of `pk` a page at a time (consistent reads; `pageSize` items at most, or DynamoDB's
+   * 1 MB). Paging resumes after the previous page's last key, so the caller may delete a page's
+   * items before asking for the next.
+   */
+  private async *queryPages(pk: string, pageSize?: number): AsyncGenerator<Record<string, unknown>[]> {
     let startKey: Record<string, unknown> | undefined;
     do {
       const response = await this.doc.send(
@@ -134,13 +144,14 @@ export class PollerState {
           KeyConditionExpression: 'pk = :pk',
           ExpressionAttributeValues: { ':pk': pk },
           ConsistentRead: true,
+          ...(pageSize === undefined ? {} : { Limit: pageSize }),
           ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
         }),
       );
-      items.push(...(response.Items ?? []));
+      const items = response.Items ?? [];
+      if (items.length > 0) yield items;
       startKey = response.LastEvaluatedKey;
     } while (startKey !== undefined);
-    return items;
   }
 
   /** The next arrival sequence number (1, 2, …); a crash may leave gaps, never repeats. */
@@ -287,22 +298,9 @@ export class PollerState {
    * a page before asking for the next: paging resumes after the page's last key.
    */
   async *pendingOptionPages(pageSize: number): AsyncGenerator<PendingOption[]> {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const response = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': StateKey.Pending },
-          ConsistentRead: true,
-          Limit: pageSize,
-          ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
-        }),
-      );
-      const items = response.Items ?? [];
-      if (items.length > 0) yield items.map((item) => item['pending'] as PendingOption);
-      startKey = response.LastEvaluatedKey;
-    } while (startKey !== undefined);
+    for await (const page of this.queryPages(StateKey.Pending, pageSize)) {
+      yield page.map((item) => item['pending'] as PendingOption);
+    }
   }
 
   async pendingOptions(): Promise<PendingOption[]> {
