@@ -3,39 +3,24 @@
  * poll and its processors): an empty, caught-up stream does not end the run while the producer
  * runs, and the run ends exact once it has finished.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { putRecords } from '../../ingest/producer.js';
 import { runShardProcessors } from '../../processors/shard/runner.js';
-import { bootstrapLocalResources } from '../../shared/aws/bootstrap.js';
-import { type AwsClients, createClients } from '../../shared/aws/clients.js';
-import { type LocalStack, startLocalStack } from '../../shared/local/stack.js';
-import { resourceNames } from '../../shared/resources.js';
 import { sleep } from '../../shared/sleep.js';
+import { type PipelineStack, startPipelineStack } from '../support/pipeline-stack.js';
 import { orderRecords, storedTable } from '../support/processor-fixtures.js';
 import { sampleEvents } from '../unit/aggregates/generators.js';
 import { referenceItems } from '../unit/aggregates/reference.js';
 
-const names = resourceNames({ resourcePrefix: 'overlap' });
-
 describe('shard processor beside a running producer', () => {
-  let stack: LocalStack;
-  let clients: AwsClients;
-  let stateDir: string;
+  let stack: PipelineStack;
 
   beforeAll(async () => {
-    stateDir = await mkdtemp(join(tmpdir(), 'tillstream-overlap-'));
-    stack = await startLocalStack({ stateDir, fresh: true });
-    await bootstrapLocalResources(stack.endpoints, names, { shardCount: 2 });
-    clients = createClients({ kind: 'local', endpoints: stack.endpoints });
+    stack = await startPipelineStack('overlap');
   });
 
   afterAll(async () => {
-    clients?.destroy();
-    await stack?.stop();
-    await rm(stateDir, { recursive: true, force: true });
+    await stack?.close();
   });
 
   it('waits for the producer, then stops caught up with every record applied exactly once', async () => {
@@ -45,14 +30,14 @@ describe('shard processor beside a running producer', () => {
     const repeated = records.slice(0, Math.floor(records.length / 10));
     const producer = (async () => {
       await sleep(300);
-      await putRecords(clients.kinesis, names.ordersStream, records.slice(0, 30));
+      await putRecords(stack.clients.kinesis, stack.names.ordersStream, records.slice(0, 30));
       await sleep(400);
-      await putRecords(clients.kinesis, names.ordersStream, records.slice(30));
-      await putRecords(clients.kinesis, names.ordersStream, repeated);
+      await putRecords(stack.clients.kinesis, stack.names.ordersStream, records.slice(30));
+      await putRecords(stack.clients.kinesis, stack.names.ordersStream, repeated);
     })();
 
     // Act: the stream is empty and caught up when the processors start
-    const summary = await runShardProcessors(clients.kinesis, clients.doc, names, {
+    const summary = await runShardProcessors(stack.clients.kinesis, stack.clients.doc, stack.names, {
       untilCaughtUp: true,
       producerDone: producer,
       batchMaxRecords: 7,
@@ -62,6 +47,6 @@ describe('shard processor beside a running producer', () => {
 
     // Assess
     expect(summary.records).toBe(records.length + repeated.length);
-    expect(await storedTable(clients, names.aggregatesTable)).toEqual(referenceItems(events));
+    expect(await storedTable(stack.clients, stack.names.aggregatesTable)).toEqual(referenceItems(events));
   });
 });
