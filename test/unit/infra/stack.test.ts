@@ -1,8 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Duration } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   assertEntriesExist,
   HandlerEntry,
@@ -28,9 +29,13 @@ const cdkJsonContext = (
   JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }
 ).context;
 
+/** Every app synthesizes (bundles included) under this folder, removed after the file's tests. */
+const outRoot = mkdtempSync(join(tmpdir(), 'tillstream-infra-test-'));
+afterAll(() => rmSync(outRoot, { recursive: true, force: true }));
+
 /** An app with the CLI's context plus `context`. */
 function newApp(context: Record<string, string> = {}): App {
-  return new App({ context: { ...cdkJsonContext, ...context } });
+  return new App({ outdir: mkdtempSync(join(outRoot, 'cdk.out-')), context: { ...cdkJsonContext, ...context } });
 }
 
 /** Synthesizes the app the way `cdk synth` does, from context only: no credentials, no Docker. */
