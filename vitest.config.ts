@@ -8,6 +8,7 @@ process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 
 export default defineConfig({
   test: {
+    globalSetup: ['test/support/temp-root.ts'],
     projects: [
       {
         test: {
