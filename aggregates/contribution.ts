@@ -43,6 +43,20 @@ const decidesBefore = (line: EventLine, best: EventLine): boolean =>
   line.createdAtMs < best.createdAtMs ||
   (line.createdAtMs === best.createdAtMs && compareLineage(line.lineage, best.lineage) < 0);
 
+/** Up to this many lines, an option's line is found by scanning them; beyond, through a Map. */
+const SCAN_LIMIT = 16;
+
+/** The line of a LINEITEM_ID among an order's lines (distinct identities), or `undefined`. */
+function lineOf(
+  lines: readonly EventLine[],
+  byId: ReadonlyMap<string, EventLine> | undefined,
+  lineItemId: string,
+): EventLine | undefined {
+  if (byId !== undefined) return byId.get(lineItemId);
+  for (const line of lines) if (line.lineItemId === lineItemId) return line;
+  return undefined;
+}
+
 /** Category figures being summed; handed out as `CategoryFigures`. */
 interface CategorySum {
   items: number;
@@ -58,14 +72,14 @@ interface CategorySum {
  * const after = orderContribution(mergeOrderEvent(state, event));
  */
 export function orderContribution(state: OrderState): OrderContribution | null {
-  if (state.lines.size === 0) return null;
+  if (state.lines.length === 0) return null;
   let first: EventLine | undefined;
   let netCents = 0;
   let discountCents = 0;
   let items = 0;
   let isLoyalty = false;
   const byCategory = new Map<string, CategorySum>();
-  for (const line of state.lines.values()) {
+  for (const line of state.lines) {
     if (first === undefined || decidesBefore(line, first)) first = line;
     const base = line.unitPriceCents * line.quantity;
     netCents += base;
@@ -79,8 +93,13 @@ export function orderContribution(state: OrderState): OrderContribution | null {
     }
   }
   // A line's revenue includes its options; an option whose line is unknown counts nothing yet.
-  for (const option of state.options.values()) {
-    const line = state.lines.get(option.lineItemId);
+  const lines = state.lines;
+  const byId =
+    lines.length > SCAN_LIMIT && state.options.length > 0
+      ? new Map(lines.map((line): [string, EventLine] => [line.lineItemId, line]))
+      : undefined;
+  for (const option of state.options) {
+    const line = lineOf(lines, byId, option.lineItemId);
     if (line === undefined) continue;
     const amount = option.priceCents * option.quantity;
     netCents += amount;

@@ -497,7 +497,7 @@ export function sumFoldSteps(
 /**
  * The compact steps of an item's sum, by counter name. Their labels are set in step order beside
  * the whole contributions' (a label is set once and only ever compared after, so the first
- * collision met is the one `sumCompactDeltas` meets).
+ * collision met is the one `sumCompactDeltas` meets). Costs no Map until a compact step comes.
  */
 class CompactSums {
   private sums: Map<string, number> | undefined;
@@ -651,8 +651,9 @@ function sumCustomerEntries(
   labels: Record<string, string>,
   compactSums: CompactSums,
 ): void {
-  // Entries by their orders attribute: the cached names may be rebuilt between two orders.
-  const entries = new Map<string, CustomerEntrySum>();
+  // Entries by their orders attribute (the cached names may be rebuilt between two orders), in a
+  // list: a customer has an order or two a month, and a Map per item would cost more than a scan.
+  const entries: CustomerEntrySum[] = [];
   for (let index = start; index < steps.length; index++) {
     const step = steps[index]!;
     if (!isContribution(step)) {
@@ -663,16 +664,17 @@ function sumCustomerEntries(
     const sign = signs[index]!;
     setLabel(key, labels, names.locationLabel, order.restaurantId);
     const attrs = names.customerDay;
-    let entry = entries.get(attrs.orders);
+    let entry: CustomerEntrySum | undefined;
+    for (const known of entries) if (known.attrs.orders === attrs.orders) entry = known;
     if (entry === undefined) {
       entry = { attrs, orders: 0, netCents: 0, loyaltyOrders: 0 };
-      entries.set(attrs.orders, entry);
+      entries.push(entry);
     }
     entry.orders += sign;
     entry.netCents += sign * order.netCents;
     if (order.isLoyalty) entry.loyaltyOrders += sign;
   }
-  for (const entry of entries.values()) {
+  for (const entry of entries) {
     addIfNonZero(add, entry.attrs.orders, entry.orders);
     addIfNonZero(add, entry.attrs.netCents, entry.netCents);
     addIfNonZero(add, entry.attrs.loyaltyOrders, entry.loyaltyOrders);

@@ -20,10 +20,14 @@ import {
 
 export interface OrderState {
   readonly orderId: string;
-  /** The effective row of each line identity, by LINEITEM_ID (the order is implied). */
-  readonly lines: ReadonlyMap<string, EventLine>;
-  /** The effective row of each option identity, by `optionKey(LINEITEM_ID, OPTION_GROUP_NAME, OPTION_NAME)`. */
-  readonly options: ReadonlyMap<string, EventOption>;
+  /**
+   * The effective row of each line identity (LINEITEM_ID; the order is implied), one per identity,
+   * in the order the identities first arrived. An array, not a Map: an order has a few lines, and
+   * the state of an order first seen in one event is that event's own list, with no copy.
+   */
+  readonly lines: readonly EventLine[];
+  /** The effective row of each option identity (LINEITEM_ID, OPTION_GROUP_NAME, OPTION_NAME), as `lines`. */
+  readonly options: readonly EventOption[];
   /**
    * Rows of other live sources that an earlier row of the same identity shadows, by
    * `identity + source`: retracting the earlier source brings the next one back. Empty unless
@@ -35,6 +39,8 @@ export interface OrderState {
   readonly retracted: ReadonlyMap<string, RetractedSource>;
 }
 
+const NO_LINES: readonly EventLine[] = [];
+const NO_OPTIONS: readonly EventOption[] = [];
 const EMPTY_LINES: ReadonlyMap<string, EventLine> = new Map();
 const EMPTY_OPTIONS: ReadonlyMap<string, EventOption> = new Map();
 const NO_RETRACTIONS: ReadonlyMap<string, RetractedSource> = new Map();
@@ -43,8 +49,8 @@ const NO_RETRACTIONS: ReadonlyMap<string, RetractedSource> = new Map();
 export function emptyOrderState(orderId: string): OrderState {
   return {
     orderId,
-    lines: EMPTY_LINES,
-    options: EMPTY_OPTIONS,
+    lines: NO_LINES,
+    options: NO_OPTIONS,
     shadowedLines: EMPTY_LINES,
     shadowedOptions: EMPTY_OPTIONS,
     retracted: NO_RETRACTIONS,
@@ -92,27 +98,86 @@ function firstAccepted<T extends { readonly lineage: Lineage }>(a: T, b: T): T {
   return JSON.stringify(a) <= JSON.stringify(b) ? a : b;
 }
 
+/** How the union finds a row's identity: its key (for long lists) and a comparison that builds none. */
+interface RowIdentity<T> {
+  readonly key: (row: T) => string;
+  readonly same: (a: T, b: T) => boolean;
+}
+
+const LINE_IDENTITY: RowIdentity<EventLine> = {
+  key: (line) => line.lineItemId,
+  same: (a, b) => a.lineItemId === b.lineItemId,
+};
+
+const OPTION_IDENTITY: RowIdentity<EventOption> = {
+  key: optionKey,
+  // Equal `optionKey`s, without building them (the key is the JSON of these three fields).
+  same: (a, b) =>
+    a.lineItemId === b.lineItemId && a.groupName === b.groupName && a.optionName === b.optionName,
+};
+
+/** Up to this many rows, a row's identity is found by scanning; beyond, through a Map of keys. */
+const SCAN_LIMIT = 16;
+
+/** True when no two of `rows` share an identity. */
+function distinctRows<T>(rows: readonly T[], identity: RowIdentity<T>): boolean {
+  if (rows.length > SCAN_LIMIT) return new Set(rows.map(identity.key)).size === rows.length;
+  for (let index = 1; index < rows.length; index++) {
+    const row = rows[index]!;
+    for (let other = 0; other < index; other++) if (identity.same(rows[other]!, row)) return false;
+  }
+  return true;
+}
+
 /**
  * The union of `rows` into `target` when every row is new or meets a row of its own source;
  * `undefined` when a row meets another source's row of its identity (the general merge decides).
- * Returns `target` itself when nothing changes.
+ * Returns `target` itself when nothing changes, and `rows` itself (no copy) when `target` is empty
+ * and `rows` are of distinct identities. A row replaced keeps its identity's place, a new identity
+ * comes last, as a Map keeps its keys.
  */
 function unionInto<T extends { readonly lineage: Lineage }>(
-  target: ReadonlyMap<string, T>,
+  target: readonly T[],
   rows: readonly T[],
-  identity: (row: T) => string,
-): ReadonlyMap<string, T> | undefined {
-  let result: Map<string, T> | undefined;
+  identity: RowIdentity<T>,
+): readonly T[] | undefined {
+  if (rows.length === 0) return target;
+  if (target.length === 0 && distinctRows(rows, identity)) return rows;
+  if (target.length + rows.length > SCAN_LIMIT) return unionByKey(target, rows, identity);
+  let result: T[] | undefined;
   for (const row of rows) {
-    const key = identity(row);
-    const current = (result ?? target).get(key);
-    if (current !== undefined && !sameSource(current.lineage, row.lineage)) return undefined;
-    const kept = current === undefined ? row : firstAccepted(current, row);
-    if (kept === current) continue;
-    result ??= target.size === 0 ? new Map() : new Map(target);
-    result.set(key, kept);
+    const current = result ?? target;
+    let at = 0;
+    while (at < current.length && !identity.same(current[at]!, row)) at++;
+    const existing = current[at];
+    if (existing !== undefined && !sameSource(existing.lineage, row.lineage)) return undefined;
+    const kept = existing === undefined ? row : firstAccepted(existing, row);
+    if (kept === existing) continue;
+    result ??= target.slice();
+    result[at] = kept;
   }
   return result ?? target;
+}
+
+/** `unionInto` for long lists: identities by key in a Map. */
+function unionByKey<T extends { readonly lineage: Lineage }>(
+  target: readonly T[],
+  rows: readonly T[],
+  identity: RowIdentity<T>,
+): readonly T[] | undefined {
+  const byKey = new Map<string, T>();
+  for (const row of target) byKey.set(identity.key(row), row);
+  let changed = false;
+  for (const row of rows) {
+    const key = identity.key(row);
+    const existing = byKey.get(key);
+    if (existing !== undefined && !sameSource(existing.lineage, row.lineage)) return undefined;
+    const kept = existing === undefined ? row : firstAccepted(existing, row);
+    if (kept === existing) continue;
+    byKey.set(key, kept);
+    changed = true;
+  }
+  return changed ? [...byKey.values()] : target;
 }
 
 /** The canonical rows of one kind: per (identity, source) the first row, per identity the first of those. */
@@ -154,27 +219,25 @@ function mergeGeneral(state: OrderState, event: OrderEvent): OrderState {
           ]),
         ]);
   const lines = canonicalRows(
-    [...state.lines.values(), ...state.shadowedLines.values(), ...event.lines],
-    lineIdentity,
+    [...state.lines, ...state.shadowedLines.values(), ...event.lines],
+    LINE_IDENTITY.key,
     retracted,
   );
   const options = canonicalRows(
-    [...state.options.values(), ...state.shadowedOptions.values(), ...event.options],
-    optionKey,
+    [...state.options, ...state.shadowedOptions.values(), ...event.options],
+    OPTION_IDENTITY.key,
     retracted,
   );
   const next: OrderState = {
     orderId: state.orderId,
-    lines: lines.effective,
-    options: options.effective,
+    lines: [...lines.effective.values()],
+    options: [...options.effective.values()],
     shadowedLines: lines.shadowed.size === 0 ? EMPTY_LINES : lines.shadowed,
     shadowedOptions: options.shadowed.size === 0 ? EMPTY_OPTIONS : options.shadowed,
     retracted,
   };
   return sameOrderState(next, state) ? state : next;
 }
-
-const lineIdentity = (line: EventLine): string => line.lineItemId;
 
 /**
  * The union of a state and an event of the same order. Returns `state` itself (the same object)
@@ -196,8 +259,9 @@ export function mergeOrderEvent(state: OrderState, event: OrderEvent): OrderStat
     state.shadowedLines.size === 0 &&
     state.shadowedOptions.size === 0
   ) {
-    const lines = unionInto(state.lines, event.lines, lineIdentity);
-    const options = lines === undefined ? undefined : unionInto(state.options, event.options, optionKey);
+    const lines = unionInto(state.lines, event.lines, LINE_IDENTITY);
+    const options =
+      lines === undefined ? undefined : unionInto(state.options, event.options, OPTION_IDENTITY);
     if (lines !== undefined && options !== undefined) {
       if (lines === state.lines && options === state.options) return state;
       return { ...state, lines, options };
@@ -227,14 +291,25 @@ export function mergeOrderStates(a: OrderState, b: OrderState): OrderState {
   return mergeOrderEvent(a, stateAsEvent(b));
 }
 
+const byKey = <T>([a]: readonly [string, T], [b]: readonly [string, T]): number =>
+  a < b ? -1 : a > b ? 1 : 0;
+
+const sortedValues = <T>(map: ReadonlyMap<string, T>): T[] =>
+  [...map.entries()].sort(byKey).map(([, value]) => value);
+
+/** Rows of distinct identities, sorted by identity key (as `sortedValues` sorts a Map of them). */
+const sortedRows = <T>(rows: readonly T[], identity: RowIdentity<T>): T[] =>
+  rows
+    .map((row): [string, T] => [identity.key(row), row])
+    .sort(byKey)
+    .map(([, row]) => row);
+
 function stateAsEvent(state: OrderState): OrderEvent {
-  const sortedValues = <T>(map: ReadonlyMap<string, T>): T[] =>
-    [...map.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, value]) => value);
   return {
     eventId: 'state',
     orderId: state.orderId,
-    lines: [...sortedValues(state.lines), ...sortedValues(state.shadowedLines)],
-    options: [...sortedValues(state.options), ...sortedValues(state.shadowedOptions)],
+    lines: [...sortedRows(state.lines, LINE_IDENTITY), ...sortedValues(state.shadowedLines)],
+    options: [...sortedRows(state.options, OPTION_IDENTITY), ...sortedValues(state.shadowedOptions)],
     ...(state.retracted.size === 0 ? {} : { retractedSources: sortedValues(state.retracted) }),
   };
 }

@@ -278,7 +278,11 @@ function fastEvent(json: Json): OrderEvent | undefined {
   return { eventId: e, orderId: o, lines, options, retractedSources };
 }
 
-/** Characters a JSON string escapes or never holds raw: a text with any of them is left to `JSON.parse`. */
+/**
+ * Characters a JSON string escapes or never holds raw. The canonical reader declines a string value
+ * holding any of them (the record is then left to `JSON.parse`); every other character of a record
+ * it reads is one of its literals or a digit, so a record it accepts holds none of them anywhere.
+ */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: JSON strings cannot hold these raw.
 const ESCAPE_OR_CONTROL = /[\\\u0000-\u001f]/;
 
@@ -289,9 +293,91 @@ const DIGIT_9 = 0x39;
 /** Integers of up to 15 digits are exact in a double, and JSON.parse reads them to the same number. */
 const MAX_INTEGER_DIGITS = 15;
 
+/** A copy of `text` that shares no memory with the string it was sliced from. */
+const ownedCopy = (text: string): string => ` ${text}`.slice(1);
+
 /**
- * A cursor over a record's text for `readCanonicalOrderEvent`. The text holds no backslash, so a
- * string ends at the next quote and its value is the characters in between.
+ * The texts of one field that recur from record to record (locations, zones, categories, files,
+ * option names, customers), one string per text. The reader hands these out instead of slices of
+ * each record: a decoded row that outlives its record (in an order's state) then does not keep the
+ * record's text alive, and the Maps keyed by these names meet strings whose hash is known.
+ *
+ * A text is first looked for in a small table indexed by its length and a few of its characters,
+ * so a hit costs no hash; the Map of every text is the fallback.
+ */
+class RecurringTexts {
+  private readonly slots: string[];
+  private readonly mask: number;
+  private readonly byText = new Map<string, string>();
+
+  /**
+   * @param slotBits The table has 2^slotBits entries.
+   * @param limit Distinct texts kept at most; the bound only stops a pathological input.
+   */
+  constructor(
+    slotBits: number,
+    private readonly limit: number,
+  ) {
+    this.slots = new Array<string>(1 << slotBits).fill('');
+    this.mask = (1 << slotBits) - 1;
+  }
+
+  /** The string of `text[start…end)`, or `undefined` when it holds a character `ESCAPE_OR_CONTROL` matches. */
+  of(text: string, start: number, end: number): string | undefined {
+    const length = end - start;
+    // Any characters would do (the slot is only a guess, checked below); for a short text some of
+    // these are the quotes around it.
+    const slot =
+      (length * 31 +
+        text.charCodeAt(start) * 7 +
+        text.charCodeAt(start + (length >> 1)) * 131 +
+        text.charCodeAt(end - 1) * 1031 +
+        text.charCodeAt(end - 2) * 8191) &
+      this.mask;
+    // A slice compared with `===` costs a fraction of comparing in place code by code (or with
+    // `startsWith`), and a slice that is not kept dies young.
+    const value = text.slice(start, end);
+    const candidate = this.slots[slot]!;
+    if (candidate === value) return candidate;
+    // Only checked texts are kept, so a text found is one without escapes or control characters.
+    let owned = this.byText.get(value);
+    if (owned === undefined) {
+      if (ESCAPE_OR_CONTROL.test(value)) return undefined;
+      if (this.byText.size >= this.limit) this.byText.clear();
+      owned = ownedCopy(value);
+      this.byText.set(owned, owned);
+    }
+    this.slots[slot] = owned;
+    return owned;
+  }
+}
+
+/** The recurring texts of one kind of row's lineage. */
+interface LineageTexts {
+  readonly file: RecurringTexts;
+  readonly contentHash: RecurringTexts;
+}
+
+/** A field of a few distinct texts: a chain's locations, zones, categories, files, option names. */
+const few = (): RecurringTexts => new RecurringTexts(8, 10_000);
+
+const Recurring = {
+  restaurantId: few(),
+  timeZone: few(),
+  category: few(),
+  groupName: few(),
+  optionName: few(),
+  /** Customers order again; as many as the processor's name caches keep (aggregates/delta.ts). */
+  userId: new RecurringTexts(12, 100_000),
+  /** Lines and options come from different files: each kind keeps its own. */
+  lineLineage: { file: few(), contentHash: few() } satisfies LineageTexts,
+  optionLineage: { file: few(), contentHash: few() } satisfies LineageTexts,
+} as const;
+
+/**
+ * A cursor over a record's text for `readCanonicalOrderEvent`. A string value is the characters up
+ * to the next quote, and is declined when they hold a backslash (an escaped quote among them) or a
+ * control character (`ESCAPE_OR_CONTROL`).
  */
 class CanonicalReader {
   private position = 0;
@@ -321,8 +407,42 @@ class CanonicalReader {
     const end = text.indexOf('"', this.position + 1);
     if (end < 0) return undefined;
     const value = text.slice(this.position + 1, end);
+    if (ESCAPE_OR_CONTROL.test(value)) return undefined;
     this.position = end + 1;
     return value;
+  }
+
+  /** A string value as a copy that keeps no part of the record alive, or `undefined`. */
+  owned(): string | undefined {
+    const value = this.string();
+    return value === undefined ? undefined : ownedCopy(value);
+  }
+
+  /**
+   * A string value as `texts` holds it (no slice of the record), or `undefined` when none starts
+   * here.
+   */
+  recurring(texts: RecurringTexts): string | undefined {
+    const text = this.text;
+    if (text.charCodeAt(this.position) !== QUOTE) return undefined;
+    const start = this.position + 1;
+    const end = text.indexOf('"', start);
+    if (end < 0) return undefined;
+    this.position = end + 1;
+    return texts.of(text, start, end);
+  }
+
+  /** A string value: one of `lines`' LINEITEM_IDs when it is one, else as `owned` reads it. */
+  lineItemIdAmong(lines: readonly EventLine[]): string | undefined {
+    const text = this.text;
+    if (text.charCodeAt(this.position) !== QUOTE) return undefined;
+    const start = this.position + 1;
+    const end = text.indexOf('"', start);
+    if (end < 0) return undefined;
+    this.position = end + 1;
+    const value = text.slice(start, end);
+    for (const line of lines) if (line.lineItemId === value) return line.lineItemId;
+    return ESCAPE_OR_CONTROL.test(value) ? undefined : ownedCopy(value);
   }
 
   /**
@@ -355,11 +475,11 @@ class CanonicalReader {
   }
 }
 
-function readCanonicalLineage(reader: CanonicalReader): Lineage | undefined {
+function readCanonicalLineage(reader: CanonicalReader, texts: LineageTexts): Lineage | undefined {
   if (!reader.literal('[')) return undefined;
-  const file = reader.string();
+  const file = reader.recurring(texts.file);
   if (!file || !reader.literal(',')) return undefined;
-  const contentHash = reader.string();
+  const contentHash = reader.recurring(texts.contentHash);
   if (contentHash === undefined || !reader.literal(',')) return undefined;
   const row = reader.integer();
   if (!(row >= 1) || !reader.literal(',')) return undefined;
@@ -370,17 +490,17 @@ function readCanonicalLineage(reader: CanonicalReader): Lineage | undefined {
 
 function readCanonicalLine(reader: CanonicalReader): EventLine | undefined {
   if (!reader.literal('{"i":')) return undefined;
-  const lineItemId = reader.string();
+  const lineItemId = reader.owned();
   if (!lineItemId || !reader.literal(',"r":')) return undefined;
-  const restaurantId = reader.string();
+  const restaurantId = reader.recurring(Recurring.restaurantId);
   if (!restaurantId || !reader.literal(',"z":')) return undefined;
-  const timeZone = reader.string();
+  const timeZone = reader.recurring(Recurring.timeZone);
   if (!timeZone || !reader.literal(',"t":')) return undefined;
   const createdAtMs = reader.integer();
   if (Number.isNaN(createdAtMs) || !reader.literal(',"u":')) return undefined;
   let userId: string | null = null;
   if (!reader.literal('null')) {
-    const user = reader.string();
+    const user = reader.recurring(Recurring.userId);
     if (!user) return undefined;
     userId = user;
   }
@@ -390,13 +510,13 @@ function readCanonicalLine(reader: CanonicalReader): EventLine | undefined {
   else if (reader.literal('false')) isLoyalty = false;
   else return undefined;
   if (!reader.literal(',"c":')) return undefined;
-  const category = reader.string();
+  const category = reader.recurring(Recurring.category);
   if (!category || !reader.literal(',"p":')) return undefined;
   const unitPriceCents = reader.integer();
   if (!(unitPriceCents >= 0) || !reader.literal(',"q":')) return undefined;
   const quantity = reader.integer();
   if (!(quantity >= 1) || !reader.literal(',"g":')) return undefined;
-  const lineage = readCanonicalLineage(reader);
+  const lineage = readCanonicalLineage(reader, Recurring.lineLineage);
   if (lineage === undefined || !reader.literal('}')) return undefined;
   return {
     lineItemId,
@@ -412,19 +532,19 @@ function readCanonicalLine(reader: CanonicalReader): EventLine | undefined {
   };
 }
 
-function readCanonicalOption(reader: CanonicalReader): EventOption | undefined {
+function readCanonicalOption(reader: CanonicalReader, lines: readonly EventLine[]): EventOption | undefined {
   if (!reader.literal('{"i":')) return undefined;
-  const lineItemId = reader.string();
+  const lineItemId = reader.lineItemIdAmong(lines);
   if (!lineItemId || !reader.literal(',"n":')) return undefined;
-  const groupName = reader.string();
+  const groupName = reader.recurring(Recurring.groupName);
   if (groupName === undefined || !reader.literal(',"m":')) return undefined;
-  const optionName = reader.string();
+  const optionName = reader.recurring(Recurring.optionName);
   if (optionName === undefined || !reader.literal(',"p":')) return undefined;
   const priceCents = reader.integer();
   if (Number.isNaN(priceCents) || !reader.literal(',"q":')) return undefined;
   const quantity = reader.integer();
   if (!(quantity >= 1) || !reader.literal(',"g":')) return undefined;
-  const lineage = readCanonicalLineage(reader);
+  const lineage = readCanonicalLineage(reader, Recurring.optionLineage);
   if (lineage === undefined || !reader.literal('}')) return undefined;
   return { lineItemId, groupName, optionName, priceCents, quantity, lineage };
 }
@@ -465,7 +585,6 @@ function readCanonicalList<T>(
  * const event = readCanonicalOrderEvent(new TextDecoder().decode(encodeOrderEvent(event)));
  */
 export function readCanonicalOrderEvent(text: string): OrderEvent | undefined {
-  if (ESCAPE_OR_CONTROL.test(text)) return undefined;
   const reader = new CanonicalReader(text);
   if (!reader.literal('{"v":')) return undefined;
   const version = reader.integer();
@@ -473,11 +592,11 @@ export function readCanonicalOrderEvent(text: string): OrderEvent | undefined {
   if (!reader.literal(',"e":')) return undefined;
   const eventId = reader.string();
   if (!eventId || !reader.literal(',"o":')) return undefined;
-  const orderId = reader.string();
+  const orderId = reader.owned();
   if (!orderId || !reader.literal(',"L":[')) return undefined;
   const lines = readCanonicalList(reader, readCanonicalLine);
   if (lines === undefined || !reader.literal(',"P":[')) return undefined;
-  const options = readCanonicalList(reader, readCanonicalOption);
+  const options = readCanonicalList(reader, (optionReader) => readCanonicalOption(optionReader, lines));
   if (options === undefined) return undefined;
   if (reader.literal('}')) return reader.atEnd() ? { eventId, orderId, lines, options } : undefined;
   if (!reader.literal(',"X":[')) return undefined;
