@@ -34,6 +34,18 @@ export interface Settings {
   readonly futureToleranceMs: number;
   /** A file larger than this is quarantined whole as `file_too_large`. @default 256 MiB */
   readonly maxFileBytes: number;
+  /**
+   * The poller's heap may grow to (1 + this / 100) × what the last full GC kept before the next
+   * one (V8's `--heap-growing-percent`, set when a poll starts; process-wide), instead of V8's
+   * up to 4×; 0 leaves V8's own choice (see ingest/heap.ts). @default 30
+   */
+  readonly pollHeapGrowingPercent: number;
+  /**
+   * Options a poll holds in memory while their line may still arrive in the same poll (about 2 KiB
+   * each); past this, the oldest options files' waiting options become pending in the state table
+   * and settle at the end of the poll. @default 20000
+   */
+  readonly pollMaxHeldOptions: number;
   /** AWS region for the SDK clients. @default `us-east-1` */
   readonly region: string;
   /** `tillstream backfill` puts at most this many orders per second on the stream. @default 200 */
@@ -65,6 +77,8 @@ export const defaults: Settings = {
   orphanGraceDays: 7,
   futureToleranceMs: 86_400_000,
   maxFileBytes: 256 * 1024 * 1024,
+  pollHeapGrowingPercent: 30,
+  pollMaxHeldOptions: 20_000,
   region: 'us-east-1',
   backfillRatePerSecond: 200,
   backfillTurnSeconds: 30,
@@ -126,6 +140,18 @@ export function loadSettings(
   if (grace) fromEnv.orphanGraceDays = positiveInteger('TILLSTREAM_ORPHAN_GRACE_DAYS', grace);
   const maxBytes = read('TILLSTREAM_MAX_FILE_BYTES');
   if (maxBytes) fromEnv.maxFileBytes = positiveInteger('TILLSTREAM_MAX_FILE_BYTES', maxBytes);
+  const heapGrowing = read('TILLSTREAM_POLL_HEAP_GROWING_PERCENT');
+  if (heapGrowing !== undefined) {
+    const percent = Number(heapGrowing);
+    if (!Number.isInteger(percent) || percent < 0 || percent > 300) {
+      throw new ConfigError(
+        `TILLSTREAM_POLL_HEAP_GROWING_PERCENT must be an integer from 0 to 300 (given ${JSON.stringify(heapGrowing)})`,
+      );
+    }
+    fromEnv.pollHeapGrowingPercent = percent;
+  }
+  const maxHeld = read('TILLSTREAM_POLL_MAX_HELD_OPTIONS');
+  if (maxHeld) fromEnv.pollMaxHeldOptions = positiveInteger('TILLSTREAM_POLL_MAX_HELD_OPTIONS', maxHeld);
   const dueTime = read('TILLSTREAM_UPLOAD_DUE_TIME');
   if (dueTime) {
     if (!/^([01]\d|2[0-3]):[0-5]\d$/.test(dueTime)) {

@@ -4,7 +4,9 @@
  * of the default profile in day files, and the poller's peak RSS at 1× and 4× the size. Each
  * measurement starts two child processes: one runs the emulators (dynalite, kinesalite, s3rver), the
  * other the poll cycle with clients pointed at them, so `peak_rss_mib`, the heap and the poller's
- * CPU time are the poller's own; `rows_per_cpu_s` counts both processes.
+ * CPU time are the poller's own; `rows_per_cpu_s` counts both processes. The poll runs with the
+ * default settings, so with `pollHeapGrowingPercent` 30 (ingest/heap.ts); `live_heap_mib` is what
+ * a full GC keeps once the cycle has returned.
  *
  * Sizes are order_items rows: `TILLSTREAM_BENCH_INGEST_ROWS` (default 10,000, so that the whole
  * `npm run bench` stays within minutes on a 2-core machine; the issue's size is 1,000,000) and
@@ -19,6 +21,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import v8 from 'node:v8';
 import type { LocalEndpoints } from '../../shared/aws/clients.js';
 import { defaults, type Settings } from '../../shared/config.js';
 import type { BenchModule, BenchReport } from './registry.js';
@@ -52,6 +55,8 @@ interface ChildMeasure {
   readonly peakRssMib: number;
   /** The largest `heapUsed` sampled every 200 ms. */
   readonly peakHeapMib: number;
+  /** The heap a full GC keeps once the cycle has returned (its result still held). */
+  readonly liveHeapMib: number;
   /** Seconds per phase of the files' reports (`timingsMs` summed: readRaw, parse, dedupe, put, total). */
   readonly phaseSeconds: Readonly<Record<string, number>>;
 }
@@ -145,7 +150,8 @@ async function runMeasured(dir: string): Promise<ChildMeasure & { readonly stack
   });
   try {
     const poll = lastJsonLine<ChildMeasure>(
-      await outputOf(spawnSelf('poll', [dir, endpoints], profileFlags), 'poll'),
+      // --expose-gc: the live heap is measured after one full GC, once the cycle has returned.
+      await outputOf(spawnSelf('poll', [dir, endpoints], ['--expose-gc', ...profileFlags]), 'poll'),
     );
     // The stack child stops its emulators and reports once its stdin closes.
     stackChild.stdin?.end();
@@ -232,6 +238,8 @@ async function pollMain(dir: string, endpoints: LocalEndpoints): Promise<void> {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const cpu = process.cpuUsage(cpuStarted);
     sampleHeap();
+    (globalThis as { gc?: () => void }).gc?.();
+    const liveHeapMib = v8.getHeapStatistics().used_heap_size / 1024 / 1024;
     const measure: ChildMeasure = {
       rows: result.reports.reduce((sum, report) => sum + report.rowsRead, 0),
       orderItemRows: result.reports
@@ -245,6 +253,7 @@ async function pollMain(dir: string, endpoints: LocalEndpoints): Promise<void> {
       // maxRSS is in kibibytes.
       peakRssMib: process.resourceUsage().maxRSS / 1024,
       peakHeapMib,
+      liveHeapMib,
       phaseSeconds: phaseSeconds(result.reports),
     };
     process.stdout.write(`${JSON.stringify(measure)}\n`);
@@ -333,6 +342,8 @@ export const ingestBench: BenchModule = {
         emulators_cpu_seconds: Number(stackCpuSeconds.toFixed(1)),
         peak_heap_mib: Number(measured.peakHeapMib.toFixed(1)),
         peak_heap_mib_4x: Number(measured4x.peakHeapMib.toFixed(1)),
+        live_heap_mib: Number(measured.liveHeapMib.toFixed(1)),
+        live_heap_mib_4x: Number(measured4x.liveHeapMib.toFixed(1)),
         emulators_peak_rss_mib: Number(measured.stack.peakRssMib.toFixed(1)),
         ...Object.fromEntries(
           Object.entries(measured.phaseSeconds).map(([phase, seconds]) => [
