@@ -2,6 +2,7 @@
 import { CliError, ExitCode } from '../shared/cli/errors.js';
 import type { GlobalOptions } from '../shared/cli/main.js';
 import { withPollerLease } from '../shared/generation.js';
+import { boundHeapGrowth } from './heap.js';
 import { type PollResult, runPollCycle } from './poll.js';
 import { formatReportTable } from './report.js';
 import { runRequeue } from './requeue.js';
@@ -61,6 +62,8 @@ export async function runPollCommand(
   try {
     const state = new PollerState(context.clients.doc, context.names.stateTable);
     const source = sourceFor(input, state, env);
+    // The poller has the process to itself: its RSS follows its small live heap (ingest/heap.ts).
+    boundHeapGrowth(context.settings.pollHeapGrowingPercent);
     do {
       const leased = await withPollerLease(
         context.clients.doc,

@@ -20,8 +20,10 @@ let appliedPercent = 0;
 
 /**
  * Sets V8's heap growing factor to `1 + percent / 100` for this process (0: V8's own dynamic
- * factor). Process-wide: whatever else runs in the process (`tillstream run` processes in the same
- * process) collects on the same schedule from then on.
+ * factor). Process-wide, so it is set only where the poller has the process to itself: `tillstream
+ * poll` and the poller Lambda. `tillstream run`, `up` and `demo` poll and process in one process,
+ * and there the processors' work pays for the extra full GCs (`npm start` took a median 13% longer
+ * over two paired runs), so they keep V8's own factor.
  *
  * @param percent the `pollHeapGrowingPercent` setting, an integer from 0 to 300
  * @param setFlags V8's flag setter; injectable for tests

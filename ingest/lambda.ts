@@ -13,6 +13,7 @@ import { resolveLiveNames, withPollerLease } from '../shared/generation.js';
 import { resourceNames } from '../shared/resources.js';
 import { parseServiceAccountKey, type ServiceAccountKey } from './drive/client.js';
 import { IngestError } from './errors.js';
+import { boundHeapGrowth } from './heap.js';
 import { runPollCycle } from './poll.js';
 import { sourceFor } from './sources.js';
 import { PollerState } from './state.js';
@@ -79,6 +80,8 @@ export async function handler(): Promise<PollLambdaResult> {
     env['TILLSTREAM_DRIVE_SECRET_ARN'],
   );
   const key = await driveKey;
+  // The poller has the function to itself: its memory follows its small live heap (ingest/heap.ts).
+  boundHeapGrowth(settings.pollHeapGrowingPercent);
   const leased = await withPollerLease(
     aws.doc,
     base,

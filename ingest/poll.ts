@@ -33,7 +33,6 @@ import {
 } from '../shared/schemas/order-event.js';
 import { ReasonCode, type Rejection } from '../shared/schemas/reasons.js';
 import { ExportTooLargeError, ReportInvariantError, SourceError } from './errors.js';
-import { boundHeapGrowth } from './heap.js';
 import {
   type Candidate,
   ClaimStatus,
@@ -200,8 +199,6 @@ export interface PollResult {
  * console.log(formatReportTable(result.reports));
  */
 export async function runPollCycle(deps: PollDependencies): Promise<PollResult> {
-  // The cycle's live heap is small and flat; without a bound, V8's laziness set its RSS.
-  boundHeapGrowth(deps.settings.pollHeapGrowingPercent);
   return new PollCycle(deps).run();
 }
 

@@ -36,8 +36,8 @@ export interface Settings {
   readonly maxFileBytes: number;
   /**
    * The poller's heap may grow to (1 + this / 100) × what the last full GC kept before the next
-   * one (V8's `--heap-growing-percent`, set when a poll starts; process-wide), instead of V8's
-   * up to 4×; 0 leaves V8's own choice (see ingest/heap.ts). @default 30
+   * one (V8's `--heap-growing-percent`; process-wide, so set by `tillstream poll` and the poller
+   * Lambda only), instead of V8's up to 4×; 0 leaves V8's own choice (see ingest/heap.ts). @default 30
    */
   readonly pollHeapGrowingPercent: number;
   /**

@@ -203,11 +203,13 @@ function phaseSeconds(reports: readonly { readonly timingsMs: Readonly<Record<st
 
 /** The poller's process: one poll cycle over `dir` against the stack at `endpoints`. */
 async function pollMain(dir: string, endpoints: LocalEndpoints): Promise<void> {
-  const [{ createFolderSource }, { runPollCycle }, { createClients }] = await Promise.all([
-    import('../../ingest/folder/source.js'),
-    import('../../ingest/poll.js'),
-    import('../../shared/aws/clients.js'),
-  ]);
+  const [{ createFolderSource }, { runPollCycle }, { createClients }, { boundHeapGrowth }] =
+    await Promise.all([
+      import('../../ingest/folder/source.js'),
+      import('../../ingest/poll.js'),
+      import('../../shared/aws/clients.js'),
+      import('../../ingest/heap.js'),
+    ]);
   const { resourceNames } = await import('../../shared/resources.js');
   const clients = createClients({ kind: 'local', endpoints });
   let putRecordsCalls = 0;
@@ -226,6 +228,8 @@ async function pollMain(dir: string, endpoints: LocalEndpoints): Promise<void> {
   try {
     const settings = benchSettings();
     const names = resourceNames(settings);
+    // As `tillstream poll` and the poller Lambda run it (ingest/cli.ts, ingest/lambda.ts).
+    boundHeapGrowth(settings.pollHeapGrowingPercent);
     const started = process.hrtime.bigint();
     const cpuStarted = process.cpuUsage();
     const result = await runPollCycle({
