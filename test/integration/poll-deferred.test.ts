@@ -26,6 +26,9 @@ const T0 = Date.parse('2023-08-20T12:00:00Z');
 const DAYS = 12;
 /** `MAX_DEFERRED_FILES` in ingest/poll.ts. */
 const KEPT_DEFERRED_FILES = 8;
+/** Fewer days than that: only a `pollMaxHeldOptions` of `MAX_HELD` flushes a file. */
+const FEW_DAYS = 6;
+const MAX_HELD = 3;
 
 const item = (order: string, price: string) =>
   `ChainApp,R1,2023-08-14T17:03:12.345Z,${order},U1,,TRUE,USD,L1,Burgers,Cheeseburger,${price},1`;
@@ -36,7 +39,7 @@ const option = (order: string, name: string) => `${order},L1,Size,${name},0.25,1
  * and one for a line that only the last file brings (so every options file stays deferred), then
  * the lines file; finally one file with every late line.
  */
-async function exportFolder(): Promise<string> {
+async function exportFolder(days = DAYS): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'tillstream-deferred-'));
   let tick = T0 - 3_600_000;
   const write = async (name: string, content: string) => {
@@ -46,7 +49,7 @@ async function exportFolder(): Promise<string> {
     tick += 1000;
     await utimes(file, new Date(tick), new Date(tick));
   };
-  for (let day = 1; day <= DAYS; day++) {
+  for (let day = 1; day <= days; day++) {
     const name = `day${String(day).padStart(2, '0')}`;
     await write(
       `${name}/order_item_options.csv`,
@@ -54,14 +57,14 @@ async function exportFolder(): Promise<string> {
     );
     await write(`${name}/order_items.csv`, `${ITEMS_HEADER}\n${item(`D${day}`, '5.00')}\n`);
   }
-  const lateLines = Array.from({ length: DAYS }, (_, index) => item(`LATE${index + 1}`, '3.00'));
+  const lateLines = Array.from({ length: days }, (_, index) => item(`LATE${index + 1}`, '3.00'));
   await write('zz-late/order_items.csv', `${ITEMS_HEADER}\n${lateLines.join('\n')}\n`);
   return dir;
 }
 
-function expectedRows(): string[] {
+function expectedRows(days: number): string[] {
   const rows: string[] = [];
-  for (let day = 1; day <= DAYS; day++) {
+  for (let day = 1; day <= days; day++) {
     rows.push(`line|D${day}|L1|500x1`, `option|D${day}|L1|Size|Large|25x1`);
     rows.push(`line|LATE${day}|L1|300x1`, `option|LATE${day}|L1|Size|Small|25x1`);
   }
@@ -106,18 +109,18 @@ describe('poll cycle with more deferred options files than it keeps in memory', 
     );
   }
 
-  async function expectEveryRowOnceAndSettled(names: ResourceNames): Promise<void> {
+  async function expectEveryRowOnceAndSettled(names: ResourceNames, days = DAYS): Promise<void> {
     expect([...streamRows(await readStream(stack.clients, names.ordersStream))].sort()).toEqual(
-      expectedRows(),
+      expectedRows(days),
     );
     expect(await new PollerState(stack.clients.doc, names.stateTable).pendingOptions()).toEqual([]);
     const reports = await storedReports(names);
-    expect(reports).toHaveLength(2 * DAYS + 1);
+    expect(reports).toHaveLength(2 * days + 1);
     for (const report of reports) assertCountsAddUp(report);
     const total = (field: 'rowsRead' | 'rowsAccepted' | 'rowsPending') =>
       reports.reduce((sum, report) => sum + report[field], 0);
-    expect(total('rowsRead')).toBe(4 * DAYS);
-    expect(total('rowsAccepted')).toBe(4 * DAYS);
+    expect(total('rowsRead')).toBe(4 * days);
+    expect(total('rowsAccepted')).toBe(4 * days);
     expect(total('rowsPending')).toBe(0);
   }
 
@@ -144,6 +147,26 @@ describe('poll cycle with more deferred options files than it keeps in memory', 
     expect(result.optionsSettled).toBe(DAYS - KEPT_DEFERRED_FILES);
     expect(result.reports).toHaveLength(2 * DAYS + 1);
     await expectEveryRowOnceAndSettled(names);
+  });
+
+  it('flushes the oldest options files once more than pollMaxHeldOptions options wait', async () => {
+    // Prepare
+    const { names, settings } = await stack.resources({ pollMaxHeldOptions: MAX_HELD });
+    const dir = await exportFolder(FEW_DAYS);
+    const flushed: string[] = [];
+
+    // Act
+    const result = await poll(names, settings, dir, (step, detail) => {
+      if (step === PollStep.Claimed && detail.startsWith('held options of ')) flushed.push(detail);
+    });
+
+    // Assess: each day leaves one option waiting for the late lines and an options file brings
+    // two more; from day 3 on that is 4 > 3, so the oldest file is flushed each day (days 1-4),
+    // its late option settling through the pending path; days 5 and 6 join the late lines in memory.
+    expect(result.errors).toEqual([]);
+    expect(flushed).toEqual([1, 2, 3, 4].map((day) => `held options of day0${day}/order_item_options.csv`));
+    expect(result.optionsSettled).toBe(4);
+    await expectEveryRowOnceAndSettled(names, FEW_DAYS);
   });
 
   it.each([
