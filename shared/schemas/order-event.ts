@@ -402,14 +402,24 @@ class CanonicalReader {
    * aggregates/keys.ts).
    */
   string(): string | undefined {
-    const text = this.text;
-    if (text.charCodeAt(this.position) !== QUOTE) return undefined;
-    const end = text.indexOf('"', this.position + 1);
+    const start = this.position + 1;
+    const end = this.stringEnd();
     if (end < 0) return undefined;
-    const value = text.slice(this.position + 1, end);
-    if (ESCAPE_OR_CONTROL.test(value)) return undefined;
+    const value = this.text.slice(start, end);
+    return ESCAPE_OR_CONTROL.test(value) ? undefined : value;
+  }
+
+  /**
+   * Moves past the string value starting here and returns the index of its closing quote (its
+   * value starts after the quote the cursor was at); -1 when none starts here.
+   */
+  private stringEnd(): number {
+    const text = this.text;
+    if (text.charCodeAt(this.position) !== QUOTE) return -1;
+    const end = text.indexOf('"', this.position + 1);
+    if (end < 0) return -1;
     this.position = end + 1;
-    return value;
+    return end;
   }
 
   /** A string value as a copy that keeps no part of the record alive, or `undefined`. */
@@ -423,24 +433,17 @@ class CanonicalReader {
    * here.
    */
   recurring(texts: RecurringTexts): string | undefined {
-    const text = this.text;
-    if (text.charCodeAt(this.position) !== QUOTE) return undefined;
     const start = this.position + 1;
-    const end = text.indexOf('"', start);
-    if (end < 0) return undefined;
-    this.position = end + 1;
-    return texts.of(text, start, end);
+    const end = this.stringEnd();
+    return end < 0 ? undefined : texts.of(this.text, start, end);
   }
 
   /** A string value: one of `lines`' LINEITEM_IDs when it is one, else as `owned` reads it. */
   lineItemIdAmong(lines: readonly EventLine[]): string | undefined {
-    const text = this.text;
-    if (text.charCodeAt(this.position) !== QUOTE) return undefined;
     const start = this.position + 1;
-    const end = text.indexOf('"', start);
+    const end = this.stringEnd();
     if (end < 0) return undefined;
-    this.position = end + 1;
-    const value = text.slice(start, end);
+    const value = this.text.slice(start, end);
     for (const line of lines) if (line.lineItemId === value) return line.lineItemId;
     return ESCAPE_OR_CONTROL.test(value) ? undefined : ownedCopy(value);
   }
