@@ -35,7 +35,10 @@ afterAll(() => rmSync(outRoot, { recursive: true, force: true }));
 
 /** An app with the CLI's context plus `context`. */
 function newApp(context: Record<string, string> = {}): App {
-  return new App({ outdir: mkdtempSync(join(outRoot, 'cdk.out-')), context: { ...cdkJsonContext, ...context } });
+  return new App({
+    outdir: mkdtempSync(join(outRoot, 'cdk.out-')),
+    context: { ...cdkJsonContext, ...context },
+  });
 }
 
 /** Synthesizes the app the way `cdk synth` does, from context only: no credentials, no Docker. */
