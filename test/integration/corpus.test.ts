@@ -23,6 +23,7 @@ import {
   type IngestTestStack,
   listKeys,
   readObject,
+  readReports,
   readStream,
   startIngestStack,
 } from '../support/ingest-stack.js';
@@ -159,17 +160,7 @@ describe('bad-input corpus (test/corpus) on one embedded stack', () => {
   });
 
   async function storedReports(names: ResourceNames): Promise<IngestReport[]> {
-    const keys = (await listKeys(stack.clients, names.rawBucket)).filter((key) =>
-      key.endsWith('.ingest-report.json'),
-    );
-    const reports = await Promise.all(
-      keys.map(
-        async (key) =>
-          JSON.parse(
-            (await readObject(stack.clients, names.rawBucket, key)).toString('utf8'),
-          ) as IngestReport,
-      ),
-    );
+    const reports = await readReports(stack.clients, names.rawBucket);
     return reports.sort(
       (left, right) =>
         (left.arrivalSeq ?? Number.MAX_SAFE_INTEGER) - (right.arrivalSeq ?? Number.MAX_SAFE_INTEGER) ||

@@ -12,6 +12,7 @@ import {
   type IngestTestStack,
   listKeys,
   readObject,
+  readReports,
   readStream,
   startIngestStack,
   streamRows,
@@ -391,15 +392,7 @@ describe('poll cycle over a local folder, on the emulated S3, Kinesis and Dynamo
         ].sort(),
       );
       expect(await new PollerState(stack.clients.doc, names.stateTable).pendingOptions()).toEqual([]);
-      const reportKeys = (await listKeys(stack.clients, names.rawBucket)).filter((key) =>
-        key.endsWith('.ingest-report.json'),
-      );
-      const reports = await Promise.all(
-        reportKeys.map(
-          async (key) =>
-            JSON.parse((await readObject(stack.clients, names.rawBucket, key)).toString()) as IngestReport,
-        ),
-      );
+      const reports = await readReports(stack.clients, names.rawBucket);
       expect(reports.map((report) => report.path).sort()).toEqual([
         'a-options.csv',
         'b-items.csv',

@@ -5,14 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFolderSource } from '../../ingest/folder/source.js';
 import { optionKey } from '../../ingest/identity.js';
 import { PollStep, runPollCycle } from '../../ingest/poll.js';
-import { assertCountsAddUp, type IngestReport } from '../../ingest/report.js';
+import { assertCountsAddUp } from '../../ingest/report.js';
 import { type PendingOption, PollerState } from '../../ingest/state.js';
 import type { Settings } from '../../shared/config.js';
 import type { ResourceNames } from '../../shared/resources.js';
 import {
   type IngestTestStack,
-  listKeys,
-  readObject,
+  readReports,
   readStream,
   startIngestStack,
   streamRows,
@@ -97,24 +96,12 @@ describe('poll cycle with more deferred options files than it keeps in memory', 
       ...(onStep ? { onStep } : {}),
     });
 
-  async function storedReports(names: ResourceNames): Promise<IngestReport[]> {
-    const keys = (await listKeys(stack.clients, names.rawBucket)).filter((key) =>
-      key.endsWith('.ingest-report.json'),
-    );
-    return Promise.all(
-      keys.map(
-        async (key) =>
-          JSON.parse((await readObject(stack.clients, names.rawBucket, key)).toString()) as IngestReport,
-      ),
-    );
-  }
-
   async function expectEveryRowOnceAndSettled(names: ResourceNames, days = DAYS): Promise<void> {
     expect([...streamRows(await readStream(stack.clients, names.ordersStream))].sort()).toEqual(
       expectedRows(days),
     );
     expect(await new PollerState(stack.clients.doc, names.stateTable).pendingOptions()).toEqual([]);
-    const reports = await storedReports(names);
+    const reports = await readReports(stack.clients, names.rawBucket);
     expect(reports).toHaveLength(2 * days + 1);
     for (const report of reports) assertCountsAddUp(report);
     const total = (field: 'rowsRead' | 'rowsAccepted' | 'rowsPending') =>

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand } from '@aws-sdk/client-kinesis';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import type { IngestReport } from '../../ingest/report.js';
 import { bootstrapLocalResources } from '../../shared/aws/bootstrap.js';
 import { type AwsClients, createClients } from '../../shared/aws/clients.js';
 import { defaults, type Settings } from '../../shared/config.js';
@@ -96,6 +97,14 @@ export async function listKeys(clients: AwsClients, bucket: string, prefix = '')
 export async function readObject(clients: AwsClients, bucket: string, key: string): Promise<Buffer> {
   const response = await clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   return Buffer.from(await response.Body!.transformToByteArray());
+}
+
+/** Every ingest report stored beside the raw files in `bucket`, in key order. */
+export async function readReports(clients: AwsClients, bucket: string): Promise<IngestReport[]> {
+  const keys = (await listKeys(clients, bucket)).filter((key) => key.endsWith('.ingest-report.json'));
+  return Promise.all(
+    keys.map(async (key) => JSON.parse((await readObject(clients, bucket, key)).toString()) as IngestReport),
+  );
 }
 
 /** Accepted rows on the stream as `kind|order|line|…|file row` strings, one per row (replays collapse). */
