@@ -4,6 +4,12 @@
  *
  * Write order: (1) item updates, (2) order states in the ledger, (3) the shard checkpoint.
  *
+ * Single writer per order: records are keyed by order id, so all of an order's records are on one
+ * shard, and a shard has one consumer at a time (locally the state-directory lock, on AWS the event
+ * source mapping's parallelization factor of 1; after a reshard parents are drained before
+ * children). So the states a flush read cannot change before it writes them, and the ledger is
+ * written with unconditional batch puts: 25 states per request instead of one conditional put each.
+ *
  * Invariant (per item X, per shard): X = Σ over orders o of contribution_X(ledger_o ∪ records of o
  * with sequence ≤ hwm_X). It holds at every crash point:
  * - an item update is conditional on `hwm_X < first sequence of the batch` and sets
@@ -56,6 +62,12 @@ export interface VersionedState {
   readonly version: number | null;
 }
 
+/** An order state to store, and the version it replaces (`null`: new to the ledger). */
+export interface LedgerWrite {
+  readonly state: OrderState;
+  readonly replacesVersion: number | null;
+}
+
 /** How an item update is guarded by the shard's high-water mark. */
 export type HighWaterCondition =
   /** The item holds none of the batch: hwm absent or below the batch's first sequence. */
@@ -82,22 +94,13 @@ export interface ShardStore {
    * current hwm for this shard (`null` if absent) when the condition failed.
    */
   writeItem(write: ItemWrite): Promise<{ applied: true } | { applied: false; highWaterMark: bigint | null }>;
-  /** Puts an order state if the ledger still has `expectedVersion`; throws `LedgerConflictError` otherwise. */
-  saveState(state: OrderState, expectedVersion: number | null): Promise<void>;
+  /**
+   * Puts order states (unconditionally: the flush is their single writer), each with the version
+   * after the one it replaces.
+   */
+  saveStates(writes: readonly LedgerWrite[]): Promise<void>;
   /** Records that the shard is processed up to and including `sequence`. */
   saveCheckpoint(shardId: string, sequence: string): Promise<void>;
-}
-
-/** Another writer changed an order's state since it was read: the batch is retried. */
-export class LedgerConflictError extends Error {
-  override name = 'LedgerConflictError';
-  constructor(
-    readonly orderId: string,
-    readonly expectedVersion: number | null,
-    options?: ErrorOptions,
-  ) {
-    super(`order ${orderId} changed in the ledger since version ${expectedVersion ?? 'none'}`, options);
-  }
 }
 
 /** An item update failed for a reason other than a replay (a label collision, a concurrent writer). */
@@ -216,13 +219,15 @@ export async function flushBatch(
   });
 
   crash(CrashWindow.BeforeLedger);
-  const states = [...plan.changedStates];
-  const saveState = async ([orderId, state]: readonly [string, OrderState]): Promise<void> => {
-    await store.saveState(state, loaded.get(orderId)?.version ?? null);
-  };
-  if (states.length > 0) await saveState(states[0]!);
+  const states: LedgerWrite[] = [...plan.changedStates].map(([orderId, state]) => ({
+    state,
+    replacesVersion: loaded.get(orderId)?.version ?? null,
+  }));
+  // In two parts, so that a crash can fall between them.
+  const firstPart = Math.ceil(states.length / 2);
+  if (firstPart > 0) await store.saveStates(states.slice(0, firstPart));
   if (states.length > 1) crash(CrashWindow.BetweenLedger);
-  await mapConcurrent(states.slice(1), options.concurrency ?? 16, saveState);
+  if (states.length > firstPart) await store.saveStates(states.slice(firstPart));
   const ledgerWrites = states.length;
 
   const lastSequence = plan.lastSequence.toString();

@@ -21,12 +21,10 @@ export function isThrottling(error: unknown): boolean {
   return error instanceof Error && THROTTLING_ERRORS.has(error.name);
 }
 
+/** The processors' defaults for a throttled request. */
+export const THROTTLING_BACKOFF = { maxAttempts: 10, baseDelayMs: 50, maxDelayMs: 5_000 } as const;
+
 /** Runs `operation`, retrying throttling up to `policy.maxAttempts` (default 10) times in all. */
 export function retryThrottled<T>(operation: () => Promise<T>, policy: RetryPolicy = {}): Promise<T> {
-  return withRetry(operation, isThrottling, {
-    maxAttempts: 10,
-    baseDelayMs: 50,
-    maxDelayMs: 5_000,
-    ...policy,
-  });
+  return withRetry(operation, isThrottling, { ...THROTTLING_BACKOFF, ...policy });
 }

@@ -250,7 +250,7 @@ describe.each(engines)('shard processor across a reshard and under throttling on
       for (const operation of [
         'DynamoDB.UpdateItem',
         'DynamoDB.BatchGetItem',
-        'DynamoDB.PutItem',
+        'DynamoDB.BatchWriteItem',
         'Kinesis.GetRecords',
       ]) {
         expect(counts.throttled.get(operation) ?? 0, operation).toBeGreaterThan(0);

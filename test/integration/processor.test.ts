@@ -2,10 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { itemsToMartInput } from '../../aggregates/mart-input.js';
 import { putRecords } from '../../ingest/producer.js';
-import { CrashWindow, InjectedCrash } from '../../processors/shard/flush.js';
+import { DynamoShardStore } from '../../processors/shard/dynamo-store.js';
+import { CrashWindow, type HighWaterCondition, InjectedCrash } from '../../processors/shard/flush.js';
 import { runShardProcessors } from '../../processors/shard/runner.js';
 import { bootstrapLocalResources } from '../../shared/aws/bootstrap.js';
 import { type AwsClients, createClients } from '../../shared/aws/clients.js';
@@ -87,5 +89,44 @@ describe.each(engines)('shard processor on %s', (engine) => {
       .filter(([id]) => id.startsWith('L#'))
       .reduce((sum, [, item]) => sum + Number(item['n'] ?? 0), 0);
     expect(martInput.locationDays.reduce((sum, day) => sum + day.netCents, 0)).toBe(expectedNet);
+  });
+
+  it('guards each item update by its high-water mark and labels, as the flush assumes', async () => {
+    // Prepare: one item, written through the store the processors use
+    const store = new DynamoShardStore(clients.doc, names, { streamName: names.ordersStream });
+    const key = { pk: 'L#guard', sk: 'D#2023-05-01' };
+    const shardId = 'shardId-000000000001';
+    const write = (
+      condition: HighWaterCondition,
+      highWaterMark: bigint,
+      labels: Record<string, string>,
+      orders: number,
+    ) =>
+      store.writeItem({ key, delta: { key, add: { o: orders }, labels }, shardId, condition, highWaterMark });
+
+    // Act: below an absent mark; a replay; a second name for a label; a new label beside an equal
+    // one; a stale and a current "equals"
+    const outcomes = [
+      await write({ kind: 'below', sequence: 10n }, 20n, { lc: 'loc-a' }, 1),
+      await write({ kind: 'below', sequence: 15n }, 30n, { lc: 'loc-a' }, 10),
+      await write({ kind: 'below', sequence: 21n }, 30n, { lc: 'loc-b' }, 100),
+      await write({ kind: 'below', sequence: 21n }, 30n, { lc: 'loc-a', kx: 'Burgers' }, 1_000),
+      await write({ kind: 'equals', sequence: 20n }, 40n, {}, 10_000),
+      await write({ kind: 'equals', sequence: 30n }, 40n, {}, 100_000),
+    ];
+
+    // Assess
+    expect(outcomes).toEqual([
+      { applied: true },
+      { applied: false, highWaterMark: 20n },
+      { applied: false, highWaterMark: 20n },
+      { applied: true },
+      { applied: false, highWaterMark: 30n },
+      { applied: true },
+    ]);
+    const stored = await clients.doc.send(
+      new GetCommand({ TableName: names.aggregatesTable, Key: key, ConsistentRead: true }),
+    );
+    expect(stored.Item).toMatchObject({ o: 101_001, lc: 'loc-a', kx: 'Burgers' });
   });
 });

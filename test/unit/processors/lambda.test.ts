@@ -1,5 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  PutCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { lagReport } from '../../../processors/shard/cli.js';
@@ -37,6 +43,7 @@ describe('Lambda handler', () => {
     // Prepare
     dynamo.on(BatchGetCommand).resolves({ Responses: {} });
     dynamo.on(UpdateCommand).resolves({});
+    dynamo.on(BatchWriteCommand).resolves({});
     dynamo.on(PutCommand).resolves({});
     // Act
     const response = await processKinesisEvent(kinesisEvent(events), store(), () => {});
@@ -67,6 +74,7 @@ describe('Lambda handler', () => {
     // Prepare
     dynamo.on(BatchGetCommand).resolves({ Responses: {} });
     dynamo.on(UpdateCommand).resolves({});
+    dynamo.on(BatchWriteCommand).resolves({});
     dynamo.on(PutCommand).resolves({});
     // Act
     const response = await processKinesisEvent(

@@ -1,16 +1,12 @@
 /**
  * An in-memory `ShardStore` with DynamoDB's semantics for what the flush relies on: conditional
- * updates that either apply whole or not at all, ADD on missing counters, versioned ledger puts.
+ * updates that either apply whole or not at all, ADD on missing counters, ledger puts that check the
+ * flush's single-writer invariant.
  */
 import { applyDelta, type PlainItem } from '../../../aggregates/delta.js';
 import { Attr, itemId, sequenceFromSortKey, sequenceSortKey, shardCode } from '../../../aggregates/keys.js';
-import { decodeOrderState, encodeOrderState, type OrderState } from '../../../aggregates/order-state.js';
-import {
-  type ItemWrite,
-  LedgerConflictError,
-  type ShardStore,
-  type VersionedState,
-} from '../../../processors/shard/flush.js';
+import { decodeOrderState, encodeOrderState } from '../../../aggregates/order-state.js';
+import type { ItemWrite, LedgerWrite, ShardStore, VersionedState } from '../../../processors/shard/flush.js';
 
 export class MemoryShardStore implements ShardStore {
   readonly items = new Map<string, PlainItem>();
@@ -50,11 +46,17 @@ export class MemoryShardStore implements ShardStore {
     return { applied: true };
   }
 
-  async saveState(state: OrderState, expectedVersion: number | null): Promise<void> {
-    const current = this.ledger.get(state.orderId);
-    if ((current?.version ?? null) !== expectedVersion)
-      throw new LedgerConflictError(state.orderId, expectedVersion);
-    this.ledger.set(state.orderId, { text: encodeOrderState(state), version: (expectedVersion ?? 0) + 1 });
+  /** Also checks the flush's single-writer invariant: each state replaces the version it was read at. */
+  async saveStates(writes: readonly LedgerWrite[]): Promise<void> {
+    for (const { state, replacesVersion } of writes) {
+      const current = this.ledger.get(state.orderId);
+      if ((current?.version ?? null) !== replacesVersion) {
+        throw new Error(
+          `order ${state.orderId} changed in the ledger since version ${replacesVersion ?? 'none'}`,
+        );
+      }
+      this.ledger.set(state.orderId, { text: encodeOrderState(state), version: (replacesVersion ?? 0) + 1 });
+    }
   }
 
   async saveCheckpoint(shardId: string, sequence: string): Promise<void> {

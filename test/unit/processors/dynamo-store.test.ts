@@ -1,0 +1,123 @@
+/**
+ * The DynamoDB shard store's requests, with a mocked SDK: the ledger's batch puts and what a batch
+ * request leaves unprocessed, and the shape of the item conditions.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
+import { planBatch } from '../../../aggregates/batch.js';
+import { orderStateKey } from '../../../aggregates/keys.js';
+import { decodeOrderState, encodeOrderState, type OrderState } from '../../../aggregates/order-state.js';
+import { DynamoShardStore } from '../../../processors/shard/dynamo-store.js';
+import { resourceNames } from '../../../shared/resources.js';
+import { sampleEvents } from '../aggregates/generators.js';
+
+const names = resourceNames({ resourcePrefix: 't' });
+const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
+const dynamo = mockClient(doc);
+const noWait = async (): Promise<void> => {};
+
+/** Order states of `count` sample orders, as a flush would write them. */
+function sampleStates(count: number): OrderState[] {
+  const records = sampleEvents(count, 17).map((event, index) => ({ sequence: BigInt(index + 1), event }));
+  return [...planBatch(new Map(), records).changedStates.values()];
+}
+
+type PutRequests = { PutRequest: { Item: Record<string, unknown> } }[];
+
+describe('DynamoShardStore', () => {
+  afterEach(() => dynamo.reset());
+  const store = (maxAttempts = 10) =>
+    new DynamoShardStore(doc, names, {
+      streamName: names.ordersStream,
+      retry: { maxAttempts, sleep: noWait },
+    });
+
+  it('writes the ledger in batch puts of at most 25 states, each one version up', async () => {
+    // Prepare
+    dynamo.on(BatchWriteCommand).resolves({});
+    const states = sampleStates(60);
+    // Act
+    await store().saveStates(
+      states.map((state, index) => ({ state, replacesVersion: index % 2 === 0 ? null : 4 })),
+    );
+    // Assess
+    const requests = dynamo
+      .commandCalls(BatchWriteCommand)
+      .map((call) => call.args[0].input.RequestItems?.[names.ledgerTable] as PutRequests);
+    expect(requests.map((batch) => batch.length)).toEqual([25, 25, states.length - 50]);
+    const items = requests.flat().map((request) => request.PutRequest.Item);
+    expect(items.map((item) => item['pk'])).toEqual(states.map((state) => orderStateKey(state.orderId).pk));
+    expect(items.map((item) => item['v'])).toEqual(states.map((_, index) => (index % 2 === 0 ? 1 : 5)));
+    expect(items.map((item) => decodeOrderState(String(item['st'])))).toEqual(
+      states.map((state) => decodeOrderState(encodeOrderState(state))),
+    );
+  });
+
+  it('asks again for the states a batch put left unprocessed, until none is left', async () => {
+    // Prepare: the first answer leaves two puts unprocessed, the second one of them
+    const states = sampleStates(5);
+    const unprocessed = (count: number) => async (input: { RequestItems?: Record<string, unknown[]> }) => ({
+      UnprocessedItems: {
+        [names.ledgerTable]: (input.RequestItems?.[names.ledgerTable] ?? []).slice(0, count),
+      },
+    });
+    dynamo.on(BatchWriteCommand).callsFakeOnce(unprocessed(2)).callsFakeOnce(unprocessed(1)).resolves({});
+    // Act
+    await store().saveStates(states.map((state) => ({ state, replacesVersion: null })));
+    // Assess
+    const sizes = dynamo
+      .commandCalls(BatchWriteCommand)
+      .map((call) => (call.args[0].input.RequestItems?.[names.ledgerTable] ?? []).length);
+    expect(sizes).toEqual([states.length, 2, 1]);
+  });
+
+  it('gives up with a throttling error when batches stay unprocessed, so the batch is replayed', async () => {
+    // Prepare: every answer leaves every key unprocessed
+    dynamo
+      .on(BatchGetCommand)
+      .callsFake(async (input: { RequestItems: Record<string, { Keys: unknown[] }> }) => ({
+        UnprocessedKeys: input.RequestItems,
+      }));
+    // Act
+    const loading = store(3).loadStates(['o-1', 'o-2']);
+    // Assess
+    await expect(loading).rejects.toMatchObject({ name: 'ProvisionedThroughputExceededException' });
+    expect(dynamo.commandCalls(BatchGetCommand)).toHaveLength(3);
+  });
+
+  it('guards item updates with conditions that hold no parenthesised group', async () => {
+    // Prepare
+    dynamo.on(UpdateCommand).resolves({});
+    const key = { pk: 'L#ab', sk: 'D#2023-05-01' };
+    // Act
+    await store().writeItem({
+      key,
+      delta: { key, add: { o: 2, n: 1_250 }, labels: { lc: 'loc-1', kx: 'Burgers' } },
+      shardId: 'shardId-000000000001',
+      condition: { kind: 'below', sequence: 100n },
+      highWaterMark: 120n,
+    });
+    await store().writeItem({
+      key,
+      delta: { key, add: { o: 1 }, labels: {} },
+      shardId: 'shardId-000000000001',
+      condition: { kind: 'equals', sequence: 110n },
+      highWaterMark: 120n,
+    });
+    // Assess
+    const conditions = dynamo
+      .commandCalls(UpdateCommand)
+      .map((call) => call.args[0].input.ConditionExpression);
+    expect(conditions).toEqual([
+      'NOT #w >= :c AND NOT #l0 > :l0 AND NOT #l0 < :l0 AND NOT #l1 > :l1 AND NOT #l1 < :l1',
+      '#w = :c',
+    ]);
+  });
+});
