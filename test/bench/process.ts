@@ -337,6 +337,11 @@ interface WriteCommandInput {
   readonly ExpressionAttributeValues?: Record<string, unknown>;
 }
 
+/** A put of a BatchWriteItem request, as the document client takes it. */
+interface BatchPutRequest {
+  readonly PutRequest?: { readonly Item?: Record<string, unknown> };
+}
+
 function isWrite(commandName: string): boolean {
   return commandName === 'UpdateItemCommand' || commandName === 'PutItemCommand';
 }
@@ -352,19 +357,48 @@ function attachCostMeter(doc: DynamoDBDocumentClient, names: ResourceNames) {
   const tallies = new Map<WriteCategory, CostTally>();
   const itemLocks = new Map<string, Promise<void>>();
   const sizes = new Map<string, number>();
+  const bill = (category: WriteCategory, bytesBefore: number, bytesAfter: number): void => {
+    const tally = tallies.get(category) ?? { writes: 0, units: 0, bytesAfter: 0 };
+    tally.writes++;
+    tally.units += writeCapacityUnits(bytesBefore, bytesAfter);
+    tally.bytesAfter += bytesAfter;
+    tallies.set(category, tally);
+  };
+  const categoryOf = (table: string, key: Record<string, unknown>): WriteCategory =>
+    table === names.ledgerTable
+      ? 'ledger'
+      : table === names.stateTable
+        ? 'state'
+        : itemKind({ pk: String(key['pk']), sk: String(key['sk']) });
   doc.middlewareStack.add(
     (next, context) => async (args) => {
       const commandName = context.commandName ?? '';
+      // A batch put bills each item it wrote like a PutItem (the size before is the size of the
+      // previous write of that item, tracked here); the flush writes each key once per request.
+      if (commandName === 'BatchWriteItemCommand') {
+        const outcome = await next(args);
+        const input = args.input as { RequestItems?: Record<string, BatchPutRequest[]> };
+        const output = outcome.output as { UnprocessedItems?: Record<string, BatchPutRequest[]> };
+        for (const [table, requests] of Object.entries(input.RequestItems ?? {})) {
+          const unprocessed = new Set(
+            (output.UnprocessedItems?.[table] ?? []).map((request) => request.PutRequest?.Item),
+          );
+          for (const request of requests) {
+            const item = request.PutRequest?.Item;
+            if (item === undefined || unprocessed.has(item)) continue;
+            const sizeId = `${table}\u0000${String(item['pk'])}\u0000${String(item['sk'])}`;
+            const bytesAfter = dynamoItemSize(item);
+            bill(categoryOf(table, item), sizes.get(sizeId) ?? 0, bytesAfter);
+            sizes.set(sizeId, bytesAfter);
+          }
+        }
+        return outcome;
+      }
       if (!isWrite(commandName)) return next(args);
       const input = args.input as WriteCommandInput;
       const table = input.TableName ?? '';
       const key = input.Key ?? { pk: input.Item?.['pk'], sk: input.Item?.['sk'] };
-      const category: WriteCategory =
-        table === names.ledgerTable
-          ? 'ledger'
-          : table === names.stateTable
-            ? 'state'
-            : itemKind({ pk: String(key['pk']), sk: String(key['sk']) });
+      const category = categoryOf(table, key);
       const sizeId = `${table}\u0000${String(key['pk'])}\u0000${String(key['sk'])}`;
       const previous = itemLocks.get(sizeId) ?? Promise.resolve();
       let release = () => {};
@@ -394,11 +428,7 @@ function attachCostMeter(doc: DynamoDBDocumentClient, names: ResourceNames) {
           failure = error;
         }
         sizes.set(sizeId, bytesAfter);
-        const tally = tallies.get(category) ?? { writes: 0, units: 0, bytesAfter: 0 };
-        tally.writes++;
-        tally.units += writeCapacityUnits(bytesBefore, bytesAfter);
-        tally.bytesAfter += bytesAfter;
-        tallies.set(category, tally);
+        bill(category, bytesBefore, bytesAfter);
         if (failure !== undefined) throw failure;
         return outcome!;
       } finally {
