@@ -5,7 +5,9 @@
  * and writer resolves it once when it opens (`resolveLiveNames`), so a rebuild fills generation N+1
  * out of sight and readers switch to it only when the pointer flips, never to a half-built table.
  * The control table also holds the poller lease that a rebuild or a backfill takes so that no other
- * poll cycle writes the ledger at the same time (the ledger's single-writer invariant).
+ * poll cycle writes the ledger at the same time (the ledger's single-writer invariant). Leases are
+ * generic (`acquireLease`): each is one control item, named by its key; the compaction's profile
+ * write-back holds another one in the state table of the generation it writes.
  */
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { ResourceNames } from './resources.js';
@@ -15,7 +17,17 @@ import { sleep as abortableSleep } from './sleep.js';
 export const ControlKey = {
   Generation: { pk: 'control#generation', sk: 'live' },
   PollerLease: { pk: 'control#lease', sk: 'poller' },
+  /** Held by one profile write-back at a time (in the state table of the generation it writes). */
+  ProfilesLease: { pk: 'control#lease', sk: 'profiles' },
+  /** The newest `as_of` whose profiles a write-back started writing (processors/compaction/profiles.ts). */
+  ProfilesMarker: { pk: 'control#profiles', sk: 'asOf' },
 } as const;
+
+/** The key of a control item. */
+export interface ControlItemKey {
+  readonly pk: string;
+  readonly sk: string;
+}
 
 /** The pointer could not move: another rebuild flipped it first, or it names another generation. */
 export class GenerationConflictError extends Error {
@@ -29,16 +41,17 @@ export class GenerationConflictError extends Error {
   }
 }
 
-/** Another process holds the poller lease. */
+/** Another process holds a lease (the poller lease unless `lease` says otherwise). */
 export class LeaseHeldError extends Error {
   override name = 'LeaseHeldError';
   constructor(
     readonly holder: string,
     readonly expiresAtMs: number,
     options?: ErrorOptions,
+    readonly lease: string = 'poller',
   ) {
     super(
-      `the poller lease is held by ${holder} until ${new Date(expiresAtMs).toISOString()}; wait for it or let it expire`,
+      `the ${lease} lease is held by ${holder} until ${new Date(expiresAtMs).toISOString()}; wait for it or let it expire`,
       options,
     );
   }
@@ -166,29 +179,49 @@ export async function flipLiveGeneration(
 /** A held lease: renew it before it expires, release it when done. */
 export interface PollerLease {
   readonly holder: string;
+  /** @throws LeaseHeldError when another holder took the lease over after it expired. */
   renew(nowMs: number): Promise<void>;
   release(): Promise<void>;
 }
 
+/** A held lease of any kind (the same shape as the poller lease). */
+export type Lease = PollerLease;
+
+/** Which lease: its control item and the table that holds it. */
+export interface LeaseItem {
+  /** Named in `LeaseHeldError` messages, e.g. `poller`. */
+  readonly lease: string;
+  readonly tableName: string;
+  readonly key: ControlItemKey;
+}
+
+/** The poller lease: in the control table (generation 0's state table). */
+export function pollerLeaseItem(base: ResourceNames): LeaseItem {
+  return { lease: 'poller', tableName: base.stateTable, key: ControlKey.PollerLease };
+}
+
 /**
- * Takes the poller lease for `durationMs` (renewable), unless another holder's lease is still
- * running. An expired lease is taken over: a crashed holder never blocks the poller for good.
+ * Takes the lease `item` for `durationMs` (renewable), unless another holder's lease is still
+ * running. An expired lease is taken over: a crashed holder never blocks the others for good.
+ * Only the lease's own attributes are stored; the item holds nothing else.
  *
  * @throws LeaseHeldError when another holder's lease has not expired.
+ * @example
+ * const lease = await acquireLease(doc, pollerLeaseItem(base), 'rebuild@42', Date.now(), 60_000);
  */
-export async function acquirePollerLease(
+export async function acquireLease(
   doc: DynamoDBDocumentClient,
-  base: ResourceNames,
+  item: LeaseItem,
   holder: string,
   nowMs: number,
   durationMs: number,
-): Promise<PollerLease> {
+): Promise<Lease> {
   const put = async (at: number): Promise<void> => {
     try {
       await doc.send(
         new PutCommand({
-          TableName: base.stateTable,
-          Item: { ...ControlKey.PollerLease, holder, expiresAtMs: at + durationMs },
+          TableName: item.tableName,
+          Item: { ...item.key, holder, expiresAtMs: at + durationMs },
           ConditionExpression: 'attribute_not_exists(pk) OR holder = :holder OR expiresAtMs < :now',
           ExpressionAttributeValues: { ':holder': holder, ':now': at },
         }),
@@ -196,12 +229,13 @@ export async function acquirePollerLease(
     } catch (error) {
       if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
       const current = await doc.send(
-        new GetCommand({ TableName: base.stateTable, Key: ControlKey.PollerLease, ConsistentRead: true }),
+        new GetCommand({ TableName: item.tableName, Key: item.key, ConsistentRead: true }),
       );
       throw new LeaseHeldError(
         String(current.Item?.['holder'] ?? 'unknown'),
         Number(current.Item?.['expiresAtMs'] ?? at),
         { cause: error },
+        item.lease,
       );
     }
   };
@@ -213,8 +247,8 @@ export async function acquirePollerLease(
       await doc
         .send(
           new DeleteCommand({
-            TableName: base.stateTable,
-            Key: ControlKey.PollerLease,
+            TableName: item.tableName,
+            Key: item.key,
             ConditionExpression: 'holder = :holder',
             ExpressionAttributeValues: { ':holder': holder },
           }),
@@ -225,6 +259,22 @@ export async function acquirePollerLease(
         });
     },
   };
+}
+
+/**
+ * Takes the poller lease for `durationMs` (renewable), unless another holder's lease is still
+ * running (`acquireLease` on `pollerLeaseItem(base)`).
+ *
+ * @throws LeaseHeldError when another holder's lease has not expired.
+ */
+export function acquirePollerLease(
+  doc: DynamoDBDocumentClient,
+  base: ResourceNames,
+  holder: string,
+  nowMs: number,
+  durationMs: number,
+): Promise<PollerLease> {
+  return acquireLease(doc, pollerLeaseItem(base), holder, nowMs, durationMs);
 }
 
 /** How long one scheduled or CLI poll cycle may hold the lease (the Lambda's 15-minute ceiling). */
@@ -245,27 +295,26 @@ export interface LeaseWaitOptions {
 }
 
 /**
- * `acquirePollerLease`, asked again every `retryEveryMs` while another holder has it, for up to
- * `waitMs` by `clock`. A backfill gives the lease up between its turns, so a live poller that waits
- * a little longer than one turn always gets in.
+ * `acquireLease`, asked again every `retryEveryMs` while another holder has it, for up to `waitMs`
+ * by `clock`.
  *
  * @throws LeaseHeldError when the lease is still held after `waitMs` (or when `signal` aborts).
  */
-export async function acquirePollerLeaseWaiting(
+export async function acquireLeaseWaiting(
   doc: DynamoDBDocumentClient,
-  base: ResourceNames,
+  item: LeaseItem,
   holder: string,
   clock: () => number,
   durationMs: number,
   options: LeaseWaitOptions = {},
-): Promise<PollerLease> {
+): Promise<Lease> {
   const waitMs = options.waitMs ?? 0;
   const retryEveryMs = options.retryEveryMs ?? LEASE_RETRY_MS;
   const wait = options.sleep ?? abortableSleep;
   const deadline = clock() + waitMs;
   for (;;) {
     try {
-      return await acquirePollerLease(doc, base, holder, clock(), durationMs);
+      return await acquireLease(doc, item, holder, clock(), durationMs);
     } catch (error) {
       if (!(error instanceof LeaseHeldError)) throw error;
       const left = deadline - clock();
@@ -273,6 +322,24 @@ export async function acquirePollerLeaseWaiting(
       await wait(Math.min(retryEveryMs, left), options.signal);
     }
   }
+}
+
+/**
+ * `acquirePollerLease`, asked again every `retryEveryMs` while another holder has it, for up to
+ * `waitMs` by `clock`. A backfill gives the lease up between its turns, so a live poller that waits
+ * a little longer than one turn always gets in.
+ *
+ * @throws LeaseHeldError when the lease is still held after `waitMs` (or when `signal` aborts).
+ */
+export function acquirePollerLeaseWaiting(
+  doc: DynamoDBDocumentClient,
+  base: ResourceNames,
+  holder: string,
+  clock: () => number,
+  durationMs: number,
+  options: LeaseWaitOptions = {},
+): Promise<PollerLease> {
+  return acquireLeaseWaiting(doc, pollerLeaseItem(base), holder, clock, durationMs, options);
 }
 
 /**

@@ -19,7 +19,7 @@ import { addDays, toLocalTime } from '../../aggregates/time.js';
 import { PollerState } from '../../ingest/state.js';
 import type { ResourceNames } from '../../shared/resources.js';
 import { DynamoShardStore } from '../shard/dynamo-store.js';
-import { writeBackProfiles } from './profiles.js';
+import { type WriteBackOptions, WriteBackMode, writeBackProfiles } from './profiles.js';
 import {
   type CompactionHook,
   readManifest,
@@ -46,6 +46,8 @@ export interface CompactionOptions {
   readonly log?: (message: string) => void;
   /** Write tiers, segments and churn flags back to customer profile items. @default true */
   readonly writeBackProfiles?: boolean;
+  /** How profiles are written back: the lease's duration and wait, requests in flight. */
+  readonly profiles?: Omit<WriteBackOptions, 'onStep'>;
   /** Called with the number of items read so far during the scan. */
   readonly onScanProgress?: (itemsRead: number) => void;
   /** Fault-injection seam: called after each step of the snapshot write and profile write-back. */
@@ -201,11 +203,12 @@ export async function runCompaction(
       marts.customer_metrics,
       options.asOf,
       profiles,
-      options.onStep ? { onStep: options.onStep } : {},
+      { ...options.profiles, ...(options.onStep ? { onStep: options.onStep } : {}) },
     );
     log(
       `customer profiles: ${profileResult.written} written, ${profileResult.unchanged} unchanged, ` +
-        `${profileResult.newer} kept from a newer snapshot`,
+        `${profileResult.newer} kept from a newer snapshot` +
+        (profileResult.mode === WriteBackMode.None ? '' : ` (${profileResult.mode} puts)`),
     );
   }
   return {

@@ -4,19 +4,56 @@
  * shared/resources.ts) instead of reading a snapshot file.
  *
  * Cost: only profiles whose figures changed are written (the compaction's scan already read the
- * current ones), and each put is conditional on its `asOf` not being newer, so restating an older
- * snapshot never overwrites the profile of a newer one.
+ * current ones), with unconditional `BatchWriteItem` (25 puts a request) whenever that is exact.
+ *
+ * Exactness: restating an older snapshot must never overwrite the profile of a newer one. One
+ * write-back at a time holds the profiles lease (a control item in the state table of the
+ * generation it writes), and a marker beside it records the newest `as_of` whose profiles any
+ * write-back started writing; the marker is raised before the first profile is written and never
+ * lowered. So every profile's `asOf` is at most the marker, and:
+ * - `as_of` ≥ marker: no stored profile is newer, and the batch puts cannot overwrite one;
+ * - `as_of` < marker: a newer profile may exist, so each put is conditional on `asOf` not being
+ *   newer (one PutItem a profile, as before the marker existed).
+ * A crash leaves the marker raised and the lease expiring; the rerun is exact by the same rule.
  */
+import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand,
+  type BatchWriteCommandInput,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { customerProfileKey } from '../../aggregates/keys.js';
 import { type CustomerMetricsRow, type Mart, roundCents } from '../../aggregates/marts/index.js';
+import { backoffDelayMs, sleepMs } from '../../ingest/retry.js';
+import {
+  acquireLeaseWaiting,
+  ControlKey,
+  type Lease,
+  type LeaseItem,
+  type LeaseWaitOptions,
+} from '../../shared/generation.js';
 import type { ResourceNames } from '../../shared/resources.js';
+import { type RetryPolicy, retryThrottled, THROTTLING_BACKOFF } from '../shard/retry.js';
 import { type CompactionHook, CompactionStep } from './snapshot.js';
 
 /** Width of the CLV sort key: cents up to 10^15 − 1. */
 const CLV_RANK_WIDTH = 15;
 const CLV_RANK_MAX = 10 ** CLV_RANK_WIDTH - 1;
+
+/** DynamoDB's limit of puts in one BatchWriteItem. */
+const BATCH_WRITE_LIMIT = 25;
+
+/**
+ * How long the profiles lease lasts between renewals. Short, so that a crashed holder's lease is
+ * taken over well within one `PROFILES_LEASE_WAIT_MS`; renewed every third of it while writing.
+ */
+export const PROFILES_LEASE_MS = 30_000;
+
+/** How long a write-back waits for another one's lease before it fails. */
+export const PROFILES_LEASE_WAIT_MS = 60_000;
 
 /** A profile's attributes (besides its key). */
 export interface CustomerProfile {
@@ -76,24 +113,154 @@ function signature(profile: CustomerProfile | Readonly<Record<string, unknown>>)
   ]);
 }
 
+/** How the changed profiles were written. */
+export const WriteBackMode = {
+  /** Nothing changed: no lease taken, nothing written. */
+  None: 'none',
+  /** No newer profile can exist: unconditional `BatchWriteItem`. */
+  Batch: 'batch',
+  /** A newer snapshot's profiles may exist: one conditional `PutItem` per profile. */
+  Conditional: 'conditional',
+} as const;
+export type WriteBackMode = (typeof WriteBackMode)[keyof typeof WriteBackMode];
+
 export interface WriteBackResult {
   readonly written: number;
   readonly unchanged: number;
   /** Profiles a newer snapshot already wrote. */
   readonly newer: number;
+  readonly mode: WriteBackMode;
+}
+
+/** The profiles lease: its duration, and how long and how often to ask for it while it is held. */
+export interface ProfilesLeaseOptions extends Omit<LeaseWaitOptions, 'signal'> {
+  /** @default `PROFILES_LEASE_MS` */
+  readonly durationMs?: number;
+  /** @default `PROFILES_LEASE_WAIT_MS` */
+  readonly waitMs?: number;
+  /** @default a unique id of this write-back */
+  readonly holder?: string;
+  /** @default Date.now */
+  readonly clock?: () => number;
 }
 
 export interface WriteBackOptions {
-  /** Puts in flight at once. @default 16 */
+  /** Conditional puts in flight at once. @default 16 */
   readonly concurrency?: number;
-  /** Fault-injection seam: called after each profile written. */
+  /** `BatchWriteItem` requests in flight at once. @default 4 */
+  readonly batchConcurrency?: number;
+  readonly lease?: ProfilesLeaseOptions;
+  /** Throttling and unprocessed items: attempts and backoff. @default `THROTTLING_BACKOFF` */
+  readonly retry?: RetryPolicy;
+  /** Fault-injection seam: called after each profile written (after its whole batch). */
   readonly onStep?: CompactionHook;
 }
 
+/** The profiles lease of the generation whose tables `names` are. */
+export function profilesLeaseItem(names: ResourceNames): LeaseItem {
+  return { lease: 'profiles write-back', tableName: names.stateTable, key: ControlKey.ProfilesLease };
+}
+
+/** The newest `as_of` whose profiles a write-back started writing, or null before the first. */
+export async function readProfilesMarker(
+  doc: DynamoDBDocumentClient,
+  names: ResourceNames,
+): Promise<string | null> {
+  const response = await doc.send(
+    new GetCommand({ TableName: names.stateTable, Key: ControlKey.ProfilesMarker, ConsistentRead: true }),
+  );
+  const asOf = response.Item?.['asOf'];
+  return typeof asOf === 'string' ? asOf : null;
+}
+
 /**
- * Writes the changed profiles of a snapshot.
+ * Raises the marker to `asOf`, never lowers it (false when a newer `as_of` is there: only possible
+ * when this holder's lease was taken over).
+ */
+async function raiseProfilesMarker(
+  doc: DynamoDBDocumentClient,
+  names: ResourceNames,
+  asOf: string,
+  holder: string,
+  nowMs: number,
+): Promise<boolean> {
+  try {
+    await doc.send(
+      new PutCommand({
+        TableName: names.stateTable,
+        Item: { ...ControlKey.ProfilesMarker, asOf, holder, raisedAtMs: nowMs },
+        // A comparison with a missing attribute is false: this is "absent or <= :asOf".
+        ConditionExpression: 'NOT asOf > :asOf',
+        ExpressionAttributeValues: { ':asOf': asOf },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+    return false;
+  }
+}
+
+type ProfileItem = Record<string, unknown> & { readonly customerId: string };
+type PutRequest = NonNullable<BatchWriteCommandInput['RequestItems']>[string][number];
+
+function profileItem(customerId: string, profile: CustomerProfile): ProfileItem {
+  return {
+    ...customerProfileKey(customerId),
+    ...profile,
+    customerId,
+    clvRank: clvRank(profile.clvCents),
+    tierKey: `TIER#${profile.tier}`,
+    segmentKey: `SEG#${profile.segment}`,
+    ...(profile.atRisk ? { riskKey: 'RISK' } : {}),
+  };
+}
+
+/**
+ * Runs `task` for every index below `count`, `limit` at a time. After the first failure no new
+ * task starts; the tasks in flight finish before the failure is thrown, so nothing writes after
+ * the caller releases its lease.
+ */
+async function forEachLimited(
+  count: number,
+  limit: number,
+  task: (index: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < count) {
+      try {
+        await task(next++);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  const outcomes = await Promise.allSettled(
+    Array.from({ length: Math.max(1, Math.min(limit, count)) }, worker),
+  );
+  const rejected = outcomes.find((outcome) => outcome.status === 'rejected');
+  if (rejected !== undefined) throw rejected.reason;
+}
+
+/** Unprocessed items are DynamoDB's throttling of a batch: the error the retry gives up with. */
+function unprocessedError(round: number, tableName: string): Error {
+  const error = new Error(`BatchWriteItem left profiles of ${tableName} unprocessed after ${round} rounds`);
+  error.name = 'ProvisionedThroughputExceededException';
+  return error;
+}
+
+/**
+ * Writes the changed profiles of a snapshot, under the profiles lease (see the module comment):
+ * batch puts when no newer profile can exist, conditional puts otherwise.
  *
  * @param existing the profile items read by the compaction's scan, by customer id.
+ * @throws LeaseHeldError when another write-back holds the lease past `options.lease.waitMs`, or
+ *   takes it over (after it expired) while this one writes.
+ * @example
+ * const { written, newer } = await writeBackProfiles(doc, names, marts.customer_metrics, '2023-08-15', profiles);
  */
 export async function writeBackProfiles(
   doc: DynamoDBDocumentClient,
@@ -103,50 +270,141 @@ export async function writeBackProfiles(
   existing: ReadonlyMap<string, Readonly<Record<string, unknown>>>,
   options: WriteBackOptions = {},
 ): Promise<WriteBackResult> {
-  const concurrency = options.concurrency ?? 16;
-  let written = 0;
   let unchanged = 0;
   let newer = 0;
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < customerMetrics.rowCount) {
-      const row = customerMetrics.row(next++);
-      const profile = profileOf(row, asOf);
-      const current = existing.get(row.customerId);
-      if (
-        current !== undefined &&
-        signature(current) === signature(profile) &&
-        String(current['asOf']) >= asOf
-      ) {
-        unchanged++;
-        continue;
-      }
-      try {
-        await doc.send(
-          new PutCommand({
-            TableName: names.aggregatesTable,
-            Item: {
-              ...customerProfileKey(row.customerId),
-              ...profile,
-              customerId: row.customerId,
-              clvRank: clvRank(profile.clvCents),
-              tierKey: `TIER#${profile.tier}`,
-              segmentKey: `SEG#${profile.segment}`,
-              ...(profile.atRisk ? { riskKey: 'RISK' } : {}),
-            },
-            ConditionExpression: 'attribute_not_exists(asOf) OR asOf <= :asOf',
-            ExpressionAttributeValues: { ':asOf': asOf },
-          }),
-        );
-        written++;
-      } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-        newer++;
-        continue;
-      }
-      await options.onStep?.(CompactionStep.ProfileWritten, row.customerId);
+  const changed: ProfileItem[] = [];
+  for (let index = 0; index < customerMetrics.rowCount; index++) {
+    const row = customerMetrics.row(index);
+    const profile = profileOf(row, asOf);
+    const current = existing.get(row.customerId);
+    const currentAsOf = current === undefined ? undefined : String(current['asOf']);
+    if (current !== undefined && signature(current) === signature(profile) && String(currentAsOf) >= asOf) {
+      unchanged++;
+    } else if (currentAsOf !== undefined && currentAsOf > asOf) {
+      // Profiles only ever move forward, so a put would fail its condition (or, in the batch
+      // branch, which cannot see one, overwrite a profile written before the marker existed).
+      newer++;
+    } else {
+      changed.push(profileItem(row.customerId, profile));
     }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
-  return { written, unchanged, newer };
+  }
+  if (changed.length === 0) return { written: 0, unchanged, newer, mode: WriteBackMode.None };
+
+  const leaseOptions = options.lease ?? {};
+  const clock = leaseOptions.clock ?? Date.now;
+  const durationMs = leaseOptions.durationMs ?? PROFILES_LEASE_MS;
+  const holder = leaseOptions.holder ?? `profiles@${asOf}/${randomUUID()}`;
+  const lease = await acquireLeaseWaiting(doc, profilesLeaseItem(names), holder, clock, durationMs, {
+    waitMs: leaseOptions.waitMs ?? PROFILES_LEASE_WAIT_MS,
+    ...(leaseOptions.retryEveryMs === undefined ? {} : { retryEveryMs: leaseOptions.retryEveryMs }),
+    ...(leaseOptions.sleep === undefined ? {} : { sleep: leaseOptions.sleep }),
+  });
+  const keeper = leaseKeeper(lease, clock, durationMs);
+  try {
+    const marker = await readProfilesMarker(doc, names);
+    const batch =
+      (marker === null || marker <= asOf) && (await raiseProfilesMarker(doc, names, asOf, holder, clock()));
+    const writer = batch ? writeInBatches : writeConditionally;
+    const outcome = await writer(doc, names, asOf, changed, keeper, options);
+    return {
+      written: outcome.written,
+      unchanged,
+      newer: newer + outcome.newer,
+      mode: batch ? WriteBackMode.Batch : WriteBackMode.Conditional,
+    };
+  } finally {
+    // Best effort: a lease left behind expires within `durationMs`.
+    await lease.release().catch(() => {});
+  }
 }
+
+/** Renews the lease whenever a third of it has passed; callers in flight share one renewal. */
+function leaseKeeper(lease: Lease, clock: () => number, durationMs: number): () => Promise<void> {
+  let renewedAtMs = clock();
+  let renewing: Promise<void> | undefined;
+  return async () => {
+    if (renewing !== undefined) return renewing;
+    const now = clock();
+    if (now - renewedAtMs < durationMs / 3) return;
+    // A failed renewal stays the pending one: once the lease is taken over, every later write stops.
+    renewing = lease.renew(now).then(() => {
+      renewedAtMs = now;
+      renewing = undefined;
+    });
+    return renewing;
+  };
+}
+
+interface WriterOutcome {
+  readonly written: number;
+  readonly newer: number;
+}
+
+type Writer = (
+  doc: DynamoDBDocumentClient,
+  names: ResourceNames,
+  asOf: string,
+  changed: readonly ProfileItem[],
+  keepLease: () => Promise<void>,
+  options: WriteBackOptions,
+) => Promise<WriterOutcome>;
+
+/** Unconditional `BatchWriteItem`s, unprocessed items retried with backoff. */
+const writeInBatches: Writer = async (doc, names, _asOf, changed, keepLease, options) => {
+  const policy = { ...THROTTLING_BACKOFF, ...options.retry };
+  const table = names.aggregatesTable;
+  let written = 0;
+  const batches = Math.ceil(changed.length / BATCH_WRITE_LIMIT);
+  await forEachLimited(batches, options.batchConcurrency ?? 4, async (batchIndex) => {
+    const profiles = changed.slice(batchIndex * BATCH_WRITE_LIMIT, (batchIndex + 1) * BATCH_WRITE_LIMIT);
+    let requests: PutRequest[] = profiles.map((item) => ({ PutRequest: { Item: item } }));
+    for (let round = 1; requests.length > 0; round++) {
+      await keepLease();
+      const pending = requests;
+      const response = await retryThrottled(
+        () => doc.send(new BatchWriteCommand({ RequestItems: { [table]: pending } })),
+        policy,
+      );
+      requests = response.UnprocessedItems?.[table] ?? [];
+      if (requests.length === 0) break;
+      if (round >= policy.maxAttempts) throw unprocessedError(round, table);
+      await (policy.sleep ?? sleepMs)(backoffDelayMs(round, policy));
+    }
+    written += profiles.length;
+    for (const item of profiles) await options.onStep?.(CompactionStep.ProfileWritten, item.customerId);
+  });
+  return { written, newer: 0 };
+};
+
+/** One `PutItem` per profile, each kept from overwriting a newer `asOf`. */
+const writeConditionally: Writer = async (doc, names, asOf, changed, keepLease, options) => {
+  let written = 0;
+  let newer = 0;
+  await forEachLimited(changed.length, options.concurrency ?? 16, async (index) => {
+    const item = changed[index] as ProfileItem;
+    await keepLease();
+    try {
+      await retryThrottled(
+        () =>
+          doc.send(
+            new PutCommand({
+              TableName: names.aggregatesTable,
+              Item: item,
+              // Without parentheses (dynalite parses this far faster); a comparison with a missing
+              // attribute is false, so this is "absent or <= :asOf".
+              ConditionExpression: 'NOT asOf > :asOf',
+              ExpressionAttributeValues: { ':asOf': asOf },
+            }),
+          ),
+        { ...THROTTLING_BACKOFF, ...options.retry },
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      newer++;
+      return;
+    }
+    written++;
+    await options.onStep?.(CompactionStep.ProfileWritten, item.customerId);
+  });
+  return { written, newer };
+};
