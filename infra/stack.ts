@@ -179,8 +179,9 @@ export class TillstreamStack extends Stack {
     });
     for (const tables of [storage.tables, storage.generationTables]) {
       tables.aggregates.grantReadData(this.compaction.function);
-      // The customers' tiers and segments are written back to their profile items (conditional puts).
-      tables.aggregates.grant(this.compaction.function, 'dynamodb:PutItem');
+      // The customers' tiers and segments are written back to their profile items: batch puts under
+      // the profiles lease in the state table, conditional puts when restating an older snapshot.
+      tables.aggregates.grant(this.compaction.function, 'dynamodb:PutItem', 'dynamodb:BatchWriteItem');
       tables.state.grantReadWriteData(this.compaction.function);
     }
     // A rerun switches the manifest by overwriting it; nothing is deleted.

@@ -19,7 +19,7 @@ import { addDays, toLocalTime } from '../../aggregates/time.js';
 import { PollerState } from '../../ingest/state.js';
 import type { ResourceNames } from '../../shared/resources.js';
 import { DynamoShardStore } from '../shard/dynamo-store.js';
-import { type WriteBackOptions, WriteBackMode, writeBackProfiles } from './profiles.js';
+import { WriteBackMode, type WriteBackOptions, writeBackProfiles } from './profiles.js';
 import {
   type CompactionHook,
   readManifest,
@@ -208,7 +208,8 @@ export async function runCompaction(
     log(
       `customer profiles: ${profileResult.written} written, ${profileResult.unchanged} unchanged, ` +
         `${profileResult.newer} kept from a newer snapshot` +
-        (profileResult.mode === WriteBackMode.None ? '' : ` (${profileResult.mode} puts)`),
+        (profileResult.mode === WriteBackMode.None ? '' : ` (${profileResult.mode} puts)`) +
+        ` in ${Math.round(performance.now() - written)} ms`,
     );
   }
   return {

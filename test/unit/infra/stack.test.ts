@@ -440,13 +440,22 @@ describe.each([
       }
     }
     expect(granted).toBeGreaterThan(20);
-    // The compaction writes the customers' tiers back with conditional puts, and nothing else.
+    // The compaction writes the customers' tiers back with batch and conditional puts, and nothing else.
     const aggregatesId = logicalIdOf(template, 'AWS::DynamoDB::Table', 'StorageAggregatesTable');
     const compactionOnAggregates = actionsOn(template, 'CompactionRole', (resource) =>
       resource.includes(`"${aggregatesId}"`),
     );
     expect(compactionOnAggregates).toContain('dynamodb:PutItem');
-    expect(compactionOnAggregates.filter((action) => /Delete|Update|BatchWrite/.test(action))).toEqual([]);
+    expect(compactionOnAggregates).toContain('dynamodb:BatchWriteItem');
+    expect(compactionOnAggregates.filter((action) => /Delete|Update/.test(action))).toEqual([]);
+    // The profiles lease and its marker: control items of the state table.
+    const stateId = logicalIdOf(template, 'AWS::DynamoDB::Table', 'StorageStateTable');
+    const compactionOnState = actionsOn(template, 'CompactionRole', (resource) =>
+      resource.includes(`"${stateId}"`),
+    );
+    expect(compactionOnState).toEqual(
+      expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem']),
+    );
   });
 
   it('passes cdk-nag AwsSolutions with no unsuppressed error or warning', () => {
