@@ -18,16 +18,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  BatchWriteCommand,
-  type BatchWriteCommandInput,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { customerProfileKey } from '../../aggregates/keys.js';
 import { type CustomerMetricsRow, type Mart, roundCents } from '../../aggregates/marts/index.js';
-import { backoffDelayMs, sleepMs } from '../../ingest/retry.js';
 import {
   acquireLeaseWaiting,
   ControlKey,
@@ -36,7 +29,7 @@ import {
   type LeaseWaitOptions,
 } from '../../shared/generation.js';
 import type { ResourceNames } from '../../shared/resources.js';
-import { type RetryPolicy, retryThrottled, THROTTLING_BACKOFF } from '../shard/retry.js';
+import { putBatch, type RetryPolicy, retryThrottled, THROTTLING_BACKOFF } from '../shard/retry.js';
 import { type CompactionHook, CompactionStep } from './snapshot.js';
 
 /** Width of the CLV sort key: cents up to 10^15 − 1. */
@@ -202,7 +195,6 @@ async function raiseProfilesMarker(
 }
 
 type ProfileItem = Record<string, unknown> & { readonly customerId: string };
-type PutRequest = NonNullable<BatchWriteCommandInput['RequestItems']>[string][number];
 
 function profileItem(customerId: string, profile: CustomerProfile): ProfileItem {
   return {
@@ -243,13 +235,6 @@ async function forEachLimited(
   );
   const rejected = outcomes.find((outcome) => outcome.status === 'rejected');
   if (rejected !== undefined) throw rejected.reason;
-}
-
-/** Unprocessed items are DynamoDB's throttling of a batch: the error the retry gives up with. */
-function unprocessedError(round: number, tableName: string): Error {
-  const error = new Error(`BatchWriteItem left profiles of ${tableName} unprocessed after ${round} rounds`);
-  error.name = 'ProvisionedThroughputExceededException';
-  return error;
 }
 
 /**
@@ -351,25 +336,11 @@ type Writer = (
 
 /** Unconditional `BatchWriteItem`s, unprocessed items retried with backoff. */
 const writeInBatches: Writer = async (doc, names, _asOf, changed, keepLease, options) => {
-  const policy = { ...THROTTLING_BACKOFF, ...options.retry };
-  const table = names.aggregatesTable;
   let written = 0;
   const batches = Math.ceil(changed.length / BATCH_WRITE_LIMIT);
   await forEachLimited(batches, options.batchConcurrency ?? 4, async (batchIndex) => {
     const profiles = changed.slice(batchIndex * BATCH_WRITE_LIMIT, (batchIndex + 1) * BATCH_WRITE_LIMIT);
-    let requests: PutRequest[] = profiles.map((item) => ({ PutRequest: { Item: item } }));
-    for (let round = 1; requests.length > 0; round++) {
-      await keepLease();
-      const pending = requests;
-      const response = await retryThrottled(
-        () => doc.send(new BatchWriteCommand({ RequestItems: { [table]: pending } })),
-        policy,
-      );
-      requests = response.UnprocessedItems?.[table] ?? [];
-      if (requests.length === 0) break;
-      if (round >= policy.maxAttempts) throw unprocessedError(round, table);
-      await (policy.sleep ?? sleepMs)(backoffDelayMs(round, policy));
-    }
+    await putBatch(doc, names.aggregatesTable, profiles, options.retry, keepLease);
     written += profiles.length;
     for (const item of profiles) await options.onStep?.(CompactionStep.ProfileWritten, item.customerId);
   });

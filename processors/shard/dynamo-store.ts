@@ -7,8 +7,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
-  BatchWriteCommand,
-  type BatchWriteCommandInput,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -28,7 +26,7 @@ import { decodeOrderState, encodeOrderState } from '../../aggregates/order-state
 import { backoffDelayMs, sleepMs } from '../../ingest/retry.js';
 import type { ResourceNames } from '../../shared/resources.js';
 import type { ItemWrite, LedgerWrite, ShardStore, VersionedState } from './flush.js';
-import { type RetryPolicy, retryThrottled, THROTTLING_BACKOFF } from './retry.js';
+import { putBatch, type RetryPolicy, retryThrottled, THROTTLING_BACKOFF, unprocessedError } from './retry.js';
 
 /** The processor's view of one shard in the state table. */
 export interface ShardStateItem {
@@ -60,8 +58,6 @@ const LEDGER_STATE = 'st';
 const LEDGER_VERSION = 'v';
 const BATCH_GET_LIMIT = 100;
 const BATCH_WRITE_LIMIT = 25;
-
-type LedgerPutRequest = NonNullable<BatchWriteCommandInput['RequestItems']>[string][number];
 
 function storedHighWaterMark(value: unknown): bigint | null {
   if (typeof value === 'string') return sequenceFromSortKey(value);
@@ -97,13 +93,13 @@ export class DynamoShardStore implements ShardStore {
   }
 
   /**
-   * Waits before asking again for what a batch request left unprocessed (DynamoDB's throttling of
-   * batches), with the same backoff as a throttled request; after as many rounds as the retry
+   * Waits before asking again for the keys a BatchGetItem left unprocessed (DynamoDB's throttling
+   * of batches), with the same backoff as a throttled request; after as many rounds as the retry
    * policy allows attempts, throws the throttling error, and the batch is replayed.
    */
-  private async backOff(operation: 'BatchGetItem' | 'BatchWriteItem', round: number): Promise<void> {
+  private async backOff(round: number): Promise<void> {
     const policy = { ...THROTTLING_BACKOFF, ...this.options.retry };
-    if (round >= policy.maxAttempts) throw unprocessed(operation, round);
+    if (round >= policy.maxAttempts) throw unprocessedError('BatchGetItem', round);
     await (policy.sleep ?? sleepMs)(backoffDelayMs(round, policy));
   }
 
@@ -134,7 +130,7 @@ export class DynamoShardStore implements ShardStore {
         result.set(state.orderId, { state, version: Number(item[LEDGER_VERSION]) });
       }
       keys = (response.UnprocessedKeys?.[this.names.ledgerTable]?.Keys ?? []) as Record<string, unknown>[];
-      if (keys.length > 0) await this.backOff('BatchGetItem', round);
+      if (keys.length > 0) await this.backOff(round);
     }
   }
 
@@ -209,24 +205,13 @@ export class DynamoShardStore implements ShardStore {
   }
 
   /** One BatchWriteItem's worth of ledger states, unprocessed items retried with backoff. */
-  private async saveChunk(writes: readonly LedgerWrite[]): Promise<void> {
-    let requests: LedgerPutRequest[] = writes.map(({ state, replacesVersion }) => ({
-      PutRequest: {
-        Item: {
-          ...orderStateKey(state.orderId),
-          [LEDGER_STATE]: encodeOrderState(state),
-          [LEDGER_VERSION]: (replacesVersion ?? 0) + 1,
-        },
-      },
+  private saveChunk(writes: readonly LedgerWrite[]): Promise<void> {
+    const items = writes.map(({ state, replacesVersion }) => ({
+      ...orderStateKey(state.orderId),
+      [LEDGER_STATE]: encodeOrderState(state),
+      [LEDGER_VERSION]: (replacesVersion ?? 0) + 1,
     }));
-    for (let round = 1; requests.length > 0; round++) {
-      const batch = requests;
-      const response = await this.send(() =>
-        this.doc.send(new BatchWriteCommand({ RequestItems: { [this.names.ledgerTable]: batch } })),
-      );
-      requests = (response.UnprocessedItems?.[this.names.ledgerTable] ?? []) as LedgerPutRequest[];
-      if (requests.length > 0) await this.backOff('BatchWriteItem', round);
-    }
+    return putBatch(this.doc, this.names.ledgerTable, items, this.options.retry);
   }
 
   async saveCheckpoint(shardId: string, sequence: string): Promise<void> {
@@ -348,11 +333,4 @@ function toShardState(item: Record<string, unknown>): ShardStateItem {
     checkpointAt: numberOf('checkpointAt'),
     updatedAt: numberOf('updatedAt'),
   };
-}
-
-/** Unprocessed keys or items are DynamoDB's throttling of a batch: an error the retry backs off on. */
-function unprocessed(operation: 'BatchGetItem' | 'BatchWriteItem', round: number): Error {
-  const error = new Error(`${operation} left keys unprocessed (round ${round})`);
-  error.name = 'ProvisionedThroughputExceededException';
-  return error;
 }
