@@ -30,6 +30,12 @@ import { type RetryPolicy, retryThrottled } from './retry.js';
  * ends, so short waits cost write coalescing only on a quiet stream. 250 ms idle polls stay within
  * Kinesis's 5 GetRecords calls per second and shard.
  */
+/**
+ * A busy shard writes its status (lag, rates) at most this often, not after every batch: at 500
+ * orders/s that was 4 writes a second per shard, for a figure ops read every few seconds.
+ */
+const STATUS_EVERY_MS = 1_000;
+
 export const processorDefaults = {
   batchMaxRecords: 500,
   batchMaxWaitMs: 250,
@@ -160,6 +166,8 @@ export async function runShardProcessors(
     let shardClosed = false;
     let lagMs = 0;
     let lastStatusAt = now();
+    /** Records and orders of the batches since the last status write. */
+    let sinceStatus = { records: 0, orders: 0, startedAt: Number.POSITIVE_INFINITY };
     const maxRecords = options.batchMaxRecords ?? processorDefaults.batchMaxRecords;
     let inFlight = 0;
     let wake: (() => void) | undefined;
@@ -247,13 +255,19 @@ export async function runShardProcessors(
           summary.records += records.length;
           summary.ordersChanged += ordersChanged;
           summary.batches++;
-          const seconds = Math.max(now() - Math.min(started, lastStatusAt), 1) / 1000;
-          lastStatusAt = now();
-          await store.saveShardStatus(shardId, {
-            lagMs,
-            recordsPerSecond: Math.round(records.length / seconds),
-            ordersPerSecond: Math.round(ordersChanged / seconds),
-          });
+          sinceStatus.records += records.length;
+          sinceStatus.orders += ordersChanged;
+          sinceStatus.startedAt = Math.min(sinceStatus.startedAt, started);
+          if (now() - lastStatusAt >= STATUS_EVERY_MS) {
+            const seconds = Math.max(now() - Math.min(sinceStatus.startedAt, lastStatusAt), 1) / 1000;
+            lastStatusAt = now();
+            await store.saveShardStatus(shardId, {
+              lagMs,
+              recordsPerSecond: Math.round(sinceStatus.records / seconds),
+              ordersPerSecond: Math.round(sinceStatus.orders / seconds),
+            });
+            sinceStatus = { records: 0, orders: 0, startedAt: Number.POSITIVE_INFINITY };
+          }
           inFlight -= records.length;
           wake?.();
         }),
