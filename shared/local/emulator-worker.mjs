@@ -7,6 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import dynalite from 'dynalite';
 import kinesalite from 'kinesalite';
 import S3rver from 's3rver';
+import { cacheTableDefinitions } from './dynalite-tables.mjs';
 
 const LOOPBACK = '127.0.0.1';
 
@@ -46,6 +47,7 @@ function close(server) {
 async function start(spec) {
   switch (spec.kind) {
     case 'dynalite': {
+      cacheTableDefinitions();
       const server = dynalite({ path: spec.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
       return { component: 'dynamodb', port: await listen(server), stop: () => close(server) };
     }

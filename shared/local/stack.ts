@@ -14,6 +14,7 @@ import kinesalite from 'kinesalite';
 import S3rver from 's3rver';
 import type { LocalEndpoints } from '../aws/clients.js';
 import type { DynamoEngine } from '../config.js';
+import { cacheTableDefinitions } from './dynalite-tables.mjs';
 import type { RunningEmulator } from './dynamodb-local.js';
 import { startDynamoDbLocal } from './dynamodb-local.js';
 import { type EmulatorSpec, startEmulatorThread } from './emulator-threads.js';
@@ -182,6 +183,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   ): Promise<StartedEndpoints> => {
     const endpoints: StartedEndpoints = {};
     if (dynaliteSpec) {
+      cacheTableDefinitions();
       const server = dynalite({
         path: dynaliteSpec.path,
         createTableMs: 0,

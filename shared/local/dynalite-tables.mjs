@@ -1,0 +1,80 @@
+// dynalite reads a table's definition from LevelDB on every request, and once more for every item
+// of a BatchGetItem or BatchWriteItem: about a third of its LevelDB reads under the pipeline, each
+// a round trip through libuv's thread pool. `cacheTableDefinitions` keeps the definitions that
+// item requests read in memory, for the stores dynalite creates from then on in this thread.
+//
+// It wraps dynalite's own store (`db.create`, which dynalite's server looks up at each start) and
+// stays exact: the cache is cleared whenever a table definition is written or deleted (create,
+// update, delete table, and the status changes that follow them), and a definition read while such
+// a write was in flight is not kept. Table operations (`DescribeTable`, `UpdateTable`,
+// `DeleteTable`, which change the object they read) still read LevelDB each time. Local stack
+// only: it never runs on AWS. Plain JavaScript, like emulator-worker.mjs, so that the worker
+// thread can load it without a TypeScript loader.
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+/** dynalite's store module: the instance its server uses (one per thread). */
+const dynaliteDb = require(join(dirname(require.resolve('dynalite')), 'db', 'index.js'));
+
+const INSTALLED = Symbol.for('tillstream.dynaliteTableCache');
+
+/**
+ * Makes every dynalite store created afterwards in this thread cache the table definitions its
+ * item requests read. Idempotent.
+ */
+export function cacheTableDefinitions() {
+  if (dynaliteDb[INSTALLED]) return;
+  dynaliteDb[INSTALLED] = true;
+  const create = dynaliteDb.create;
+  dynaliteDb.create = function createWithTableCache(options) {
+    const store = create(options);
+    const tables = new Map();
+    /** Moves on every definition write, at its start and at its end. */
+    let writes = 0;
+    const readTable = store.getTable;
+    store.getTable = function getTable(name, checkStatus, callback) {
+      if (typeof checkStatus === 'function') return getTable(name, true, checkStatus);
+      // Table operations read their own copy, which they change before writing it back.
+      if (checkStatus === false) return readTable(name, false, callback);
+      const cached = tables.get(name);
+      if (cached !== undefined) {
+        process.nextTick(callback, null, cached);
+        return;
+      }
+      const writesBefore = writes;
+      readTable(name, true, (error, table) => {
+        if (!error && table && writes === writesBefore) tables.set(name, table);
+        callback(error, table);
+      });
+    };
+    const tableDb = store.tableDb;
+    for (const method of ['put', 'del', 'batch']) {
+      const write = tableDb[method];
+      tableDb[method] = function writeDefinition(...args) {
+        writes++;
+        tables.clear();
+        const last = args.length - 1;
+        if (typeof args[last] === 'function') {
+          const done = args[last];
+          args[last] = (...results) => {
+            writes++;
+            tables.clear();
+            done(...results);
+          };
+        }
+        const result = write.apply(this, args);
+        // Promise style, without a callback: the same once it settles.
+        if (result && typeof result.then === 'function') {
+          const settled = () => {
+            writes++;
+            tables.clear();
+          };
+          result.then(settled, settled);
+        }
+        return result;
+      };
+    }
+    return store;
+  };
+}

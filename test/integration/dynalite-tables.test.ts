@@ -1,0 +1,124 @@
+/**
+ * The local stack's cache of dynalite's table definitions (shared/local/dynalite-tables.mjs): item
+ * requests stop reading the definition from the store, and every table change is still seen at
+ * once (a deleted table is gone, a recreated one has its new key schema).
+ */
+
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-dynamodb';
+import dynalite from 'dynalite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cacheTableDefinitions } from '../../shared/local/dynalite-tables.mjs';
+import { closeServer } from '../../shared/local/ports.js';
+
+interface StoreModule {
+  create: (options: unknown) => { tableDb: { get: (...args: unknown[]) => unknown } };
+}
+
+const require = createRequire(import.meta.url);
+const storeModule = require(join(dirname(require.resolve('dynalite')), 'db', 'index.js')) as StoreModule;
+
+describe('dynalite with cached table definitions', () => {
+  /** Reads of a table definition from dynalite's store. */
+  let definitionReads = 0;
+  let server: ReturnType<typeof dynalite>;
+  let client: DynamoDBClient;
+
+  beforeAll(async () => {
+    cacheTableDefinitions();
+    // Counts the store's own reads, beneath the cache.
+    const create = storeModule.create;
+    storeModule.create = (options) => {
+      const store = create(options);
+      const get = store.tableDb.get;
+      store.tableDb.get = (...args) => {
+        definitionReads++;
+        return get.apply(store.tableDb, args);
+      };
+      return store;
+    };
+    server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+    storeModule.create = create;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    client = new DynamoDBClient({
+      endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+  });
+
+  afterAll(async () => {
+    client?.destroy();
+    if (server) await closeServer(server);
+  });
+
+  const createTable = async (keyName: string) => {
+    await client.send(
+      new CreateTableCommand({
+        TableName: 'cached',
+        KeySchema: [{ AttributeName: keyName, KeyType: 'HASH' }],
+        AttributeDefinitions: [{ AttributeName: keyName, AttributeType: 'S' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    // Active once the status change (a definition write of its own) has landed.
+    for (;;) {
+      const table = await client.send(new DescribeTableCommand({ TableName: 'cached' }));
+      if (table.Table?.TableStatus === 'ACTIVE') return;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  };
+  const put = (item: Record<string, string>) =>
+    client.send(
+      new PutItemCommand({
+        TableName: 'cached',
+        Item: Object.fromEntries(Object.entries(item).map(([name, value]) => [name, { S: value }])),
+      }),
+    );
+
+  it('reads a definition once for many item requests, and sees a deleted and a recreated table', async () => {
+    // Prepare
+    await createTable('pk');
+
+    // Act: 50 item requests
+    const readsBefore = definitionReads;
+    for (let index = 0; index < 50; index++) await put({ pk: `k${index}`, v: 'x' });
+    const got = await client.send(new GetItemCommand({ TableName: 'cached', Key: { pk: { S: 'k7' } } }));
+    const readsForItems = definitionReads - readsBefore;
+
+    // Act: the table deleted, then created again with another key
+    await client.send(new DeleteTableCommand({ TableName: 'cached' }));
+    for (;;) {
+      const gone = await client
+        .send(new DescribeTableCommand({ TableName: 'cached' }))
+        .then(() => false)
+        .catch((error: unknown) => error instanceof ResourceNotFoundException);
+      if (gone) break;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const putAfterDelete = await put({ pk: 'k1' }).catch((error: unknown) => error);
+    await createTable('id');
+    const putWithOldKey = await put({ pk: 'k1' }).catch((error: unknown) => error);
+    await put({ id: 'i1', v: 'y' });
+    const recreated = await client.send(
+      new GetItemCommand({ TableName: 'cached', Key: { id: { S: 'i1' } } }),
+    );
+
+    // Assess
+    expect(got.Item?.['v']).toEqual({ S: 'x' });
+    expect(readsForItems).toBeLessThanOrEqual(1);
+    expect(putAfterDelete).toBeInstanceOf(ResourceNotFoundException);
+    expect((putWithOldKey as Error).name).toBe('ValidationException');
+    expect(recreated.Item?.['v']).toEqual({ S: 'y' });
+  });
+});
