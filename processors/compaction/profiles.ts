@@ -29,15 +29,18 @@ import {
   type LeaseWaitOptions,
 } from '../../shared/generation.js';
 import type { ResourceNames } from '../../shared/resources.js';
-import { putBatch, type RetryPolicy, retryThrottled, THROTTLING_BACKOFF } from '../shard/retry.js';
+import {
+  BATCH_WRITE_LIMIT,
+  putBatch,
+  type RetryPolicy,
+  retryThrottled,
+  THROTTLING_BACKOFF,
+} from '../shard/retry.js';
 import { type CompactionHook, CompactionStep } from './snapshot.js';
 
 /** Width of the CLV sort key: cents up to 10^15 − 1. */
 const CLV_RANK_WIDTH = 15;
 const CLV_RANK_MAX = 10 ** CLV_RANK_WIDTH - 1;
-
-/** DynamoDB's limit of puts in one BatchWriteItem. */
-const BATCH_WRITE_LIMIT = 25;
 
 /**
  * How long the profiles lease lasts between renewals. Short, so that a crashed holder's lease is

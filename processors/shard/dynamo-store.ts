@@ -26,7 +26,14 @@ import { decodeOrderState, encodeOrderState } from '../../aggregates/order-state
 import { backoffDelayMs, sleepMs } from '../../ingest/retry.js';
 import type { ResourceNames } from '../../shared/resources.js';
 import type { ItemWrite, LedgerWrite, ShardStore, VersionedState } from './flush.js';
-import { putBatch, type RetryPolicy, retryThrottled, THROTTLING_BACKOFF, unprocessedError } from './retry.js';
+import {
+  BATCH_WRITE_LIMIT,
+  putBatch,
+  type RetryPolicy,
+  retryThrottled,
+  THROTTLING_BACKOFF,
+  unprocessedError,
+} from './retry.js';
 
 /** The processor's view of one shard in the state table. */
 export interface ShardStateItem {
@@ -57,7 +64,6 @@ export class CheckpointRegressionError extends Error {
 const LEDGER_STATE = 'st';
 const LEDGER_VERSION = 'v';
 const BATCH_GET_LIMIT = 100;
-const BATCH_WRITE_LIMIT = 25;
 
 function storedHighWaterMark(value: unknown): bigint | null {
   if (typeof value === 'string') return sequenceFromSortKey(value);

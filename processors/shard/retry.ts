@@ -30,6 +30,9 @@ export function retryThrottled<T>(operation: () => Promise<T>, policy: RetryPoli
   return withRetry(operation, isThrottling, { ...THROTTLING_BACKOFF, ...policy });
 }
 
+/** DynamoDB's limit of puts in one BatchWriteItem. */
+export const BATCH_WRITE_LIMIT = 25;
+
 /** The error a batch request gives up with when DynamoDB keeps leaving part of it unprocessed. */
 export function unprocessedError(operation: 'BatchGetItem' | 'BatchWriteItem', rounds: number): Error {
   const error = new Error(`${operation} left part of its request unprocessed after ${rounds} rounds`);
@@ -39,7 +42,7 @@ export function unprocessedError(operation: 'BatchGetItem' | 'BatchWriteItem', r
 }
 
 /**
- * Puts `items` (at most 25) into `tableName` with one `BatchWriteItem`, asking again for what it
+ * Puts `items` (at most `BATCH_WRITE_LIMIT`) into `tableName` with one `BatchWriteItem`, asking again for what it
  * leaves unprocessed after a backoff, for at most `policy.maxAttempts` rounds; each request is
  * also retried on throttling. `beforeRound` runs before every request (a lease renewal, say).
  *
