@@ -233,6 +233,14 @@ const lookAlikeId = fc.constantFrom(
   'abcdefghijklmNopqrstuvwxyz',
 );
 
+/** Lineages from a small pool, so that rows of different records share them. */
+const pooledLineage = fc.record({
+  file: lookAlikeId,
+  contentHash: lookAlike,
+  row: fc.integer({ min: 1, max: 3 }),
+  arrival: fc.nat(2),
+});
+
 const pooledLine: fc.Arbitrary<EventLine> = fc.record({
   lineItemId: lookAlikeId,
   restaurantId: lookAlikeId,
@@ -243,12 +251,7 @@ const pooledLine: fc.Arbitrary<EventLine> = fc.record({
   category: lookAlikeId,
   unitPriceCents: fc.integer({ min: 0, max: 2 }),
   quantity: fc.integer({ min: 1, max: 2 }),
-  lineage: fc.record({
-    file: lookAlikeId,
-    contentHash: lookAlike,
-    row: fc.integer({ min: 1, max: 3 }),
-    arrival: fc.nat(2),
-  }),
+  lineage: pooledLineage,
 });
 
 const pooledOption: fc.Arbitrary<EventOption> = fc.record({
@@ -257,12 +260,7 @@ const pooledOption: fc.Arbitrary<EventOption> = fc.record({
   optionName: lookAlike,
   priceCents: fc.integer({ min: -2, max: 2 }),
   quantity: fc.integer({ min: 1, max: 2 }),
-  lineage: fc.record({
-    file: lookAlikeId,
-    contentHash: lookAlike,
-    row: fc.integer({ min: 1, max: 3 }),
-    arrival: fc.nat(2),
-  }),
+  lineage: pooledLineage,
 });
 
 describe('the record reader with recurring texts', () => {
