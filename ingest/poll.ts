@@ -48,7 +48,7 @@ import {
   type RowClaimant,
   RowKind,
 } from './identity.js';
-import { readClaims, releaseClaim, writeClaims } from './ledger.js';
+import { ClaimLedger, ensureLedgerLayout } from './ledger.js';
 import { putRecords, type RecordRateLimiter, type StreamRecord } from './producer.js';
 import {
   getObjectBytes,
@@ -204,6 +204,7 @@ export async function runPollCycle(deps: PollDependencies): Promise<PollResult> 
 
 class PollCycle {
   private readonly state: PollerState;
+  private readonly ledger: ClaimLedger;
   private readonly reports: IngestReport[] = [];
   private readonly errors: { path: string; message: string }[] = [];
   private locations = new Map<string, LocationConfig>();
@@ -221,6 +222,7 @@ class PollCycle {
 
   constructor(private readonly deps: PollDependencies) {
     this.state = new PollerState(deps.clients.doc, deps.names.stateTable);
+    this.ledger = new ClaimLedger(deps.clients.doc, deps.names.ledgerTable);
   }
 
   private async step(step: PollStep, detail = ''): Promise<void> {
@@ -232,7 +234,8 @@ class PollCycle {
   }
 
   async run(): Promise<PollResult> {
-    const { source } = this.deps;
+    const { source, clients, names } = this.deps;
+    await ensureLedgerLayout(clients.doc, names.ledgerTable, this.deps.log);
     this.locations = await this.state.locations();
     const files = await source.listFiles();
     const listed = this.deps.arrivalOf === undefined ? arrivalOrder(files) : files;
@@ -566,7 +569,7 @@ class PollCycle {
     }));
     // One consistent read of every identity the file touches (its lines, its options and their
     // lines): the ledger is the bottleneck, and one read keeps all its requests in flight together.
-    const ledger = await readClaims(clients.doc, names.ledgerTable, [
+    const ledger = await this.ledger.read([
       ...lineCandidates.map((candidate) => candidate.key),
       ...options.map((entry) => lineKey(entry.record.orderId, entry.record.lineItemId)),
       ...optionCandidates.map((candidate) => candidate.key),
@@ -646,7 +649,7 @@ class PollCycle {
         );
       }
     }
-    await writeClaims(clients.doc, names.ledgerTable, claimWrites);
+    await this.ledger.write(claimWrites);
     for (const claim of claimWrites) this.heldClaims.delete(keyString(claim));
     const dedupedMs = performance.now();
     await this.step(PollStep.Claimed, version.path);
@@ -832,7 +835,6 @@ class PollCycle {
    * entries, as at the end of a poll), then the file is reported and finished.
    */
   private async flushDeferred(file: DeferredFile): Promise<void> {
-    const { clients, names } = this.deps;
     const stillHeld = [...file.waiting];
     for (const entry of stillHeld) {
       const others = (this.heldByLine.get(entry.lineKey) ?? []).filter((other) => other !== entry);
@@ -841,11 +843,7 @@ class PollCycle {
       this.heldClaims.delete(keyString(entry.claim));
     }
     this.heldOptions -= stillHeld.length;
-    await writeClaims(
-      clients.doc,
-      names.ledgerTable,
-      stillHeld.map((entry) => entry.claim),
-    );
+    await this.ledger.write(stillHeld.map((entry) => entry.claim));
     await this.state.putPendingMany(stillHeld.map((entry) => entry.pending));
     await this.step(PollStep.Claimed, `held options of ${file.version.path}`);
     await this.finishDeferred(file, stillHeld);
@@ -1029,9 +1027,7 @@ class PollCycle {
 
   private async settlePendingPage(pending: readonly PendingOption[]): Promise<void> {
     const { clients, names, settings, clock } = this.deps;
-    const lineClaims = await readClaims(
-      clients.doc,
-      names.ledgerTable,
+    const lineClaims = await this.ledger.read(
       pending.map((entry) => lineKey(entry.option.orderId, entry.option.lineItemId)),
     );
     const now = clock();
@@ -1089,9 +1085,7 @@ class PollCycle {
     );
     this.recordsPut += outcome.recordsPut;
     await this.step(PollStep.SettlePut, String(records.length));
-    await writeClaims(
-      clients.doc,
-      names.ledgerTable,
+    await this.ledger.write(
       resolved.map((entry) => ({
         ...entry.key,
         ...entry.claimant,
@@ -1126,7 +1120,7 @@ class PollCycle {
           },
         ],
       );
-      await releaseClaim(clients.doc, names.ledgerTable, entry.key, entry.claimant);
+      await this.ledger.release(entry.key, entry.claimant);
     }
 
     // Reports: each settled row leaves its file's pending list exactly once.

@@ -27,7 +27,7 @@ import {
   optionValueHash,
   RowKind,
 } from './identity.js';
-import { putClaim, readClaims } from './ledger.js';
+import { ensureLedgerLayout, putClaim, readClaims } from './ledger.js';
 import { putRecords, type StreamRecord } from './producer.js';
 import { getObjectBytes, getReport, putReport, type QuarantineRecord } from './raw-layer.js';
 import { applyRequeue, assertCountsAddUp, type RequeueOutcome } from './report.js';
@@ -70,6 +70,7 @@ const REQUEUED = 'ingest#requeued';
 export async function runRequeue(deps: RequeueDependencies): Promise<RequeueResult> {
   const { clients, names, settings, clock } = deps;
   const state = new PollerState(clients.doc, names.stateTable);
+  await ensureLedgerLayout(clients.doc, names.ledgerTable);
   const locations = await state.locations();
   const validation = validationSettings(settings);
   const result = {

@@ -32,7 +32,7 @@ import { type DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from
 import { orderContribution } from '../../aggregates/contribution.js';
 import { toLocalTime } from '../../aggregates/time.js';
 import { type IdentityKey, keyString, type LedgerClaim, lineKey, optionKey } from '../../ingest/identity.js';
-import { readClaims, releaseClaim } from '../../ingest/ledger.js';
+import { ensureLedgerLayout, readClaims, releaseClaim } from '../../ingest/ledger.js';
 import { runPollCycle } from '../../ingest/poll.js';
 import { putRecords, type StreamRecord } from '../../ingest/producer.js';
 import { getObjectBytes, getReport, putReport } from '../../ingest/raw-layer.js';
@@ -174,6 +174,7 @@ export async function retractFile(
   const log = deps.log ?? (() => {});
   const step = async (name: RetractStep, detail: string) => deps.onStep?.(name, detail);
   const state = new PollerState(clients.doc, names.stateTable);
+  await ensureLedgerLayout(clients.doc, names.ledgerTable);
   const store = new DynamoShardStore(clients.doc, names, { streamName: names.ordersStream });
 
   const versions = await resolveVersions(clients.doc, names.stateTable, state, request);

@@ -29,6 +29,10 @@ describe('poll cycle when S3 fails', () => {
     docMock.reset();
     docMock.on(QueryCommand).resolves({ Items: [] });
     docMock.on(GetCommand).resolves({});
+    // The ledger is already in the order-item layout: no one-time fold runs.
+    docMock
+      .on(GetCommand, { TableName: resourceNames(defaults).ledgerTable })
+      .resolves({ Item: { pk: 'ledger#layout', sk: 'order-items' } });
     docMock.on(UpdateCommand).resolves({ Attributes: { next: 1 } });
   });
 
