@@ -24,6 +24,13 @@ import { type ProcessorSummary, runShardProcessors } from '../shard/runner.js';
  * the shard is caught up, never after a window.
  */
 const CATCH_UP_BATCH_WAIT_MS = 1_000;
+/**
+ * Records per batch while catching up (the live default is 500, for freshness): a customer's orders
+ * that fall in one batch are one write. On the 50,000-order demo chain, 10,000-record batches wrote
+ * 19% fewer aggregate items (43,341 instead of 53,243) with 14% less CPU; nobody waits on a batch
+ * here, and a batch is still folded exactly as any other split of the stream.
+ */
+const CATCH_UP_BATCH_RECORDS = 10_000;
 
 export interface PipelineClients {
   readonly doc: DynamoDBDocumentClient;
@@ -97,6 +104,7 @@ export async function runPipeline(
   );
   const processing = runShardProcessors(clients.kinesis, clients.doc, names, {
     untilCaughtUp: true,
+    batchMaxRecords: CATCH_UP_BATCH_RECORDS,
     batchMaxWaitMs: CATCH_UP_BATCH_WAIT_MS,
     producerDone: polling,
     log,
