@@ -6,7 +6,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { optionKey } from '../../../aggregates/order-state.js';
-import { decodeOrderEvent, PoisonRecordError } from '../../../shared/schemas/order-event.js';
+import {
+  decodeOrderEvent,
+  decodeOrderEventBySchema,
+  PoisonRecordError,
+} from '../../../shared/schemas/order-event.js';
 
 const wireLine = {
   i: 'line-1',
@@ -89,10 +93,31 @@ describe('decodeOrderEvent', () => {
     ['a row 0', withOption({ g: ['f.csv', 'h', 0, 0] }), /P\.0\.g\.2: /],
     ['a negative arrival', withOption({ g: ['f.csv', 'h', 1, -1] }), /P\.0\.g\.3: /],
     ['a line that is a list', { ...wireEvent, L: [[]] }, /L\.0: /],
+    ['an empty location', withLine({ r: '' }), /L\.0\.r: /],
+    ['an empty zone', withLine({ z: '' }), /L\.0\.z: /],
+    ['an empty file', withOption({ g: ['', 'cd34', 2, 3] }), /P\.0\.g\.0: /],
   ])('reports %s as a poison record naming the field', (_, wire, message) => {
     // Act / Assess
     expect(() => decodeOrderEvent(encode(wire), '42')).toThrow(PoisonRecordError);
     expect(() => decodeOrderEvent(encode(wire), '42')).toThrow(message);
+  });
+
+  it.each([
+    ['a location holding a quote', withLine({ r: 'loc "1"' })],
+    ['a zone holding a control character', withLine({ z: 'America/New_York\u0001' })],
+    ['a location spelled like the key after it', withLine({ r: 'loc-1","z":"America/New_York' })],
+    ['an empty group name', withOption({ n: '' })],
+    ['an empty option name', withOption({ m: '' })],
+    ['a file holding a quote', withOption({ g: ['f.csv","cd34', 'cd34', 2, 3] })],
+  ])('reads %s as the schema does, after records whose fields it resembles', (_, wire) => {
+    // Prepare: the resembled fields are read (and kept) first.
+    decodeOrderEvent(encode(wireEvent));
+    const data = encode(wire);
+    // Act
+    const event = decodeOrderEvent(data);
+    // Assess
+    expect(event).toEqual(decodeOrderEventBySchema(data));
+    expect(decodeOrderEvent(encode(wireEvent))).toEqual(decodeOrderEventBySchema(encode(wireEvent)));
   });
 
   it('reports bytes that are not UTF-8', () => {
