@@ -139,7 +139,7 @@ export async function runRunCommand(
 /**
  * The demo chain: a few tens of locations over a few months. About 14,000 orders, sized so that
  * `npm start` stays well under 90 s on the embedded stack of a 2-core machine (the emulators, not
- * the pipeline, set the pace; 50,000 orders take about 150 s: see the README's benchmarks).
+ * the pipeline, set the pace; 50,000 orders take about 117 s: see the README's benchmarks).
  */
 export const demoChain = {
   locations: 24,
