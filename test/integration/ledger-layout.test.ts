@@ -32,12 +32,18 @@ describe('a ledger written one item per identity (the layout before order items)
       valueHash: 'b'.repeat(64),
       claimedAtMs: T0 - 86_400_000,
     };
-    const pendingOption = optionKey({ orderId: 'O3', lineItemId: 'L1', groupName: 'Size', optionName: 'Large' });
+    const pendingOption = optionKey({
+      orderId: 'O3',
+      lineItemId: 'L1',
+      groupName: 'Size',
+      optionName: 'Large',
+    });
     const identityItems = [
       { ...lineKey('O1', 'L1'), ...oldClaim, row: 1, kind: RowKind.Line, status: ClaimStatus.Accepted },
       { ...pendingOption, ...oldClaim, row: 2, kind: RowKind.Option, status: ClaimStatus.Pending },
     ];
-    for (const item of identityItems) await doc.send(new PutCommand({ TableName: names.ledgerTable, Item: item }));
+    for (const item of identityItems)
+      await doc.send(new PutCommand({ TableName: names.ledgerTable, Item: item }));
     // A processor's order state shares the table and must be left alone.
     const orderState = { pk: 'O#O1', sk: 'S', v: 3, s: 'state' };
     await doc.send(new PutCommand({ TableName: names.ledgerTable, Item: orderState }));
@@ -48,7 +54,13 @@ describe('a ledger written one item per identity (the layout before order items)
     );
 
     // Act
-    await runPollCycle({ clients: stack.clients, names, settings, source: createFolderSource(dir), clock: () => T0 });
+    await runPollCycle({
+      clients: stack.clients,
+      names,
+      settings,
+      source: createFolderSource(dir),
+      clock: () => T0,
+    });
     const foldedAgain = await ensureLedgerLayout(doc, names.ledgerTable);
 
     // Assess
@@ -58,10 +70,17 @@ describe('a ledger written one item per identity (the layout before order items)
       rowsQuarantined: 1,
       quarantinedByReason: { conflicting_duplicate: 1 },
     });
-    const claims = await readClaims(doc, names.ledgerTable, [lineKey('O1', 'L1'), pendingOption, lineKey('O2', 'L1')]);
+    const claims = await readClaims(doc, names.ledgerTable, [
+      lineKey('O1', 'L1'),
+      pendingOption,
+      lineKey('O2', 'L1'),
+    ]);
     expect(claims.get(keyString(lineKey('O1', 'L1')))).toEqual(identityItems[0]);
     expect(claims.get(keyString(pendingOption))).toEqual(identityItems[1]);
-    expect(claims.get(keyString(lineKey('O2', 'L1')))).toMatchObject({ row: 2, status: ClaimStatus.Accepted });
+    expect(claims.get(keyString(lineKey('O2', 'L1')))).toMatchObject({
+      row: 2,
+      status: ClaimStatus.Accepted,
+    });
     const items = (await doc.send(new ScanCommand({ TableName: names.ledgerTable }))).Items ?? [];
     const keys = items.map((item) => `${String(item['pk'])} ${String(item['sk'])}`).sort();
     expect(keys).toEqual([

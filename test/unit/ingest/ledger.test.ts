@@ -176,7 +176,9 @@ describe('ClaimLedger', () => {
     // Prepare
     const option = claim(optionOfO1, 5, RowKind.Option);
     docMock.on(BatchGetCommand).resolves({
-      Responses: { [TABLE]: [{ pk: option.pk, sk: ORDER_CLAIMS_SK, [option.sk]: ClaimCodec.encode(option) }] },
+      Responses: {
+        [TABLE]: [{ pk: option.pk, sk: ORDER_CLAIMS_SK, [option.sk]: ClaimCodec.encode(option) }],
+      },
     });
     docMock.on(UpdateCommand).resolves({});
     const ledger = new ClaimLedger(doc, TABLE);
