@@ -118,6 +118,34 @@ export const ClaimCodec = {
   },
 } as const;
 
+/**
+ * DynamoDB's item size limit (400 KB), less room for the keys: an order's claims must fit one
+ * item, about 1,600 rows of one order at ~250 bytes a claim.
+ */
+export const MAX_ORDER_CLAIMS_BYTES = 390 * 1024;
+
+/** An order with more rows than one ledger item holds: named, instead of DynamoDB's bare size error. */
+export class OrderTooLargeError extends Error {
+  override name = 'OrderTooLargeError';
+  constructor(
+    readonly pk: string,
+    readonly claims: number,
+    readonly bytes: number,
+  ) {
+    super(
+      `order ${decodeURIComponent(pk.slice(LEDGER_PREFIX.length))} has ${claims} row claims (${bytes} bytes), ` +
+        `more than one ledger item holds (${MAX_ORDER_CLAIMS_BYTES} bytes, about 1,600 rows)`,
+    );
+  }
+}
+
+/** UTF-8 bytes of an order's claims as DynamoDB counts them (names and values). */
+function claimsBytes(claims: OrderClaims): number {
+  let bytes = 0;
+  for (const [name, value] of claims) bytes += Buffer.byteLength(name) + Buffer.byteLength(value);
+  return bytes;
+}
+
 /** Whether an attribute of an order item is a claim (not a key attribute). */
 const isClaimAttribute = (name: string): boolean => name !== 'pk' && name !== 'sk';
 
@@ -183,6 +211,10 @@ async function writeOrders(
   tableName: string,
   orders: ReadonlyMap<string, OrderClaims>,
 ): Promise<void> {
+  for (const [pk, claims] of orders) {
+    const bytes = claimsBytes(claims);
+    if (bytes > MAX_ORDER_CLAIMS_BYTES) throw new OrderTooLargeError(pk, claims.size, bytes);
+  }
   const items = [...orders].map(([pk, claims]) => orderItem(pk, claims));
   const chunks: Record<string, unknown>[][] = [];
   for (let start = 0; start < items.length; start += BATCH_WRITE_MAX_ITEMS) {

@@ -20,6 +20,7 @@ import {
   ClaimLedger,
   LedgerFormatError,
   ORDER_CLAIMS_SK,
+  OrderTooLargeError,
   releaseClaim,
 } from '../../../ingest/ledger.js';
 
@@ -137,6 +138,22 @@ describe('ClaimLedger', () => {
       },
       { pk: 'row#O2', sk: ORDER_CLAIMS_SK, [otherOrder.sk]: ClaimCodec.encode(otherOrder) },
     ]);
+  });
+
+  it('refuses, naming the order, an order whose claims do not fit one item, and writes none of the batch', async () => {
+    // Prepare
+    docMock.on(BatchGetCommand).resolves({ Responses: { [TABLE]: [] } });
+    docMock.on(BatchWriteCommand).resolves({});
+    const ledger = new ClaimLedger(doc, TABLE);
+    const huge = Array.from({ length: 2_000 }, (_, index) => claim(lineKey('O#big', `L${index}`), index + 1));
+
+    // Act
+    const writing = ledger.write([claim(lineKey('O1', 'L1'), 1), ...huge]);
+
+    // Assess
+    await expect(writing).rejects.toThrow(OrderTooLargeError);
+    await expect(ledger.write(huge)).rejects.toThrow(/^order O#big has 2000 row claims \(\d+ bytes\)/);
+    expect(docMock.commandCalls(BatchWriteCommand)).toHaveLength(0);
   });
 
   it('reads the table again after a write that failed, instead of trusting what it meant to write', async () => {
