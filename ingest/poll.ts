@@ -567,8 +567,8 @@ class PollCycle {
       valueHash: optionValueHash(entry.record),
       ...claimant(entry.origin.row),
     }));
-    // One consistent read of every identity the file touches (its lines, its options and their
-    // lines): the ledger is the bottleneck, and one read keeps all its requests in flight together.
+    // One consistent read of every order the file touches (an order's lines, options and the
+    // options' lines share its ledger item), unless this poll read or wrote the order already.
     const ledger = await this.ledger.read([
       ...lineCandidates.map((candidate) => candidate.key),
       ...options.map((entry) => lineKey(entry.record.orderId, entry.record.lineItemId)),
