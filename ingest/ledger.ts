@@ -215,19 +215,31 @@ async function writeOrders(
     const bytes = claimsBytes(claims);
     if (bytes > MAX_ORDER_CLAIMS_BYTES) throw new OrderTooLargeError(pk, claims.size, bytes);
   }
-  const items = [...orders].map(([pk, claims]) => orderItem(pk, claims));
-  const chunks: Record<string, unknown>[][] = [];
-  for (let start = 0; start < items.length; start += BATCH_WRITE_MAX_ITEMS) {
-    chunks.push(items.slice(start, start + BATCH_WRITE_MAX_ITEMS));
+  await sendWrites(
+    doc,
+    tableName,
+    [...orders].map(([pk, claims]) => ({ PutRequest: { Item: orderItem(pk, claims) } })),
+  );
+}
+
+type WriteRequest = NonNullable<BatchWriteCommandInput['RequestItems']>[string][number];
+
+/** Sends `requests` as `BatchWriteItem`s of 25, several in flight, unprocessed ones retried with backoff. */
+async function sendWrites(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  requests: readonly WriteRequest[],
+): Promise<void> {
+  const chunks: WriteRequest[][] = [];
+  for (let start = 0; start < requests.length; start += BATCH_WRITE_MAX_ITEMS) {
+    chunks.push(requests.slice(start, start + BATCH_WRITE_MAX_ITEMS));
   }
   await mapLimit(chunks, BATCH_WRITE_CONCURRENCY, async (chunk) => {
-    let requests: NonNullable<BatchWriteCommandInput['RequestItems']>[string] = chunk.map((Item) => ({
-      PutRequest: { Item },
-    }));
-    for (let attempt = 1; requests.length > 0; attempt++) {
-      const response = await doc.send(new BatchWriteCommand({ RequestItems: { [tableName]: requests } }));
-      requests = response.UnprocessedItems?.[tableName] ?? [];
-      if (requests.length > 0) await sleepMs(Math.min(2000, 25 * 2 ** attempt));
+    let pending = chunk;
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      const response = await doc.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending } }));
+      pending = response.UnprocessedItems?.[tableName] ?? [];
+      if (pending.length > 0) await sleepMs(Math.min(2000, 25 * 2 ** attempt));
     }
   });
 }
@@ -413,10 +425,10 @@ export async function ensureLedgerLayout(
       });
       if (identities.length > 0) {
         await new ClaimLedger(doc, tableName, 0).write(identities);
-        await deleteItems(
+        await sendWrites(
           doc,
           tableName,
-          identities.map((claim) => ({ pk: claim.pk, sk: claim.sk })),
+          identities.map((claim) => ({ DeleteRequest: { Key: { pk: claim.pk, sk: claim.sk } } })),
         );
         folded += identities.length;
       }
@@ -429,21 +441,4 @@ export async function ensureLedgerLayout(
   }
   checked.add(tableName);
   return folded;
-}
-
-async function deleteItems(
-  doc: DynamoDBDocumentClient,
-  tableName: string,
-  keys: readonly { pk: string; sk: string }[],
-): Promise<void> {
-  for (let start = 0; start < keys.length; start += BATCH_WRITE_MAX_ITEMS) {
-    let requests: NonNullable<BatchWriteCommandInput['RequestItems']>[string] = keys
-      .slice(start, start + BATCH_WRITE_MAX_ITEMS)
-      .map((Key) => ({ DeleteRequest: { Key } }));
-    for (let attempt = 1; requests.length > 0; attempt++) {
-      const response = await doc.send(new BatchWriteCommand({ RequestItems: { [tableName]: requests } }));
-      requests = response.UnprocessedItems?.[tableName] ?? [];
-      if (requests.length > 0) await sleepMs(Math.min(2000, 25 * 2 ** attempt));
-    }
-  }
 }
