@@ -11,17 +11,20 @@
 import type { OrderEvent } from '../shared/schemas/order-event.js';
 import { orderContribution } from './contribution.js';
 import {
+  applyDelta,
   type CompactDelta,
   ContributionPart,
   compactContributionDeltas,
   type FoldStep,
   type ItemDelta,
   type KeyedItem,
+  LabelCollisionError,
+  type PlainItem,
   type ResolvedContribution,
   resolveContribution,
   sumFoldSteps,
 } from './delta.js';
-import type { ItemKey } from './keys.js';
+import { type ItemKey, sequenceFromSortKey, sequenceSortKey } from './keys.js';
 import { emptyOrderState, mergeOrderEvent, type OrderState } from './order-state.js';
 
 /** A decoded stream record of one shard. */
@@ -216,4 +219,46 @@ export function planBatch(
  */
 export function owedDelta(plan: ItemPlan, highWaterMark: bigint | null): ItemDelta {
   return plan.owed(highWaterMark);
+}
+
+/** What a shard puts for an item only it writes (a customer-month part), from the part as read. */
+export type OwnedItemOutcome =
+  /** The part already holds the whole batch (a replay): nothing to write. */
+  | { readonly item: null; readonly replayed: true }
+  /** The part after the batch; `replayed` when it held the first part of the batch already. */
+  | { readonly item: PlainItem; readonly replayed: boolean };
+
+/**
+ * The next state of an item that one shard alone writes, read whole before the write: the stored
+ * part plus what it still owes of the batch (the steps after its high-water mark `hwmName`), with
+ * the mark moved to the batch's last sequence. The same invariant as a conditional update, decided
+ * on the read instead of by a condition: the single writer makes the read current at the put.
+ * Throws `LabelCollisionError` when the part names a code differently.
+ *
+ * @example
+ * const next = nextOwnedItem(storedPart, plan.items.get(id)!, partKey, 'w0', plan.firstSequence, plan.lastSequence);
+ * if (next.item !== null) puts.push(next.item);
+ */
+export function nextOwnedItem(
+  stored: PlainItem | undefined,
+  plan: ItemPlan,
+  partKey: ItemKey,
+  hwmName: string,
+  firstSequence: bigint,
+  lastSequence: bigint,
+): OwnedItemOutcome {
+  const mark = stored?.[hwmName];
+  const held = typeof mark === 'string' ? sequenceFromSortKey(mark) : null;
+  if (held !== null && held >= lastSequence) return { item: null, replayed: true };
+  const replayed = held !== null && held >= firstSequence;
+  const owed = plan.owed(replayed ? held : null);
+  for (const [name, value] of Object.entries(owed.labels)) {
+    const current = stored?.[name];
+    if (current !== undefined && current !== value) {
+      throw new LabelCollisionError(partKey, name, [String(current), value]);
+    }
+  }
+  const item = applyDelta(stored, { ...owed, key: partKey });
+  item[hwmName] = sequenceSortKey(lastSequence);
+  return { item, replayed };
 }

@@ -5,7 +5,7 @@
  *
  * | item | pk | sk | read by |
  * |---|---|---|---|
- * | customer × month | `C#<USER_ID>` | `M#<YYYY-MM>` | Query pk (a customer's history), Scan by compaction |
+ * | customer × month, one part per shard | `C#<USER_ID>` | `M#<YYYY-MM>#<shard code>` | Query pk (a customer's history: the parts of a month add up), Scan by compaction |
  * | location × local date | `L#<RESTAURANT_ID>` | `D#<YYYY-MM-DD>` | Query pk, sk BETWEEN two dates (a week, a month, a range) |
  * | location totals | `LOC` | `<RESTAURANT_ID>` | Query pk `LOC`: every location, ranked in memory |
  * | chain-wide × local date | `ALL` | `D#<YYYY-MM-DD>` | Query pk, sk BETWEEN two dates |
@@ -26,6 +26,13 @@
  *
  * Customers' tiers, segments and at-risk flags are written back by compaction to a profile item per
  * customer, indexed by the three GSIs of shared/resources.ts.
+ *
+ * A customer-month item is kept in parts, one per shard that wrote to it (`customerPartKey`): a
+ * customer's orders are on every shard (records are keyed by order), but a part has one writer,
+ * so the flush reads its parts and puts them back in batches instead of one conditional
+ * `UpdateItem` per customer. Readers add the parts of a month up (`logicalItemKey`); every
+ * customer attribute is a counter, and the location labels of two parts agree (they are codes
+ * of the same names).
  */
 import { createHash } from 'node:crypto';
 
@@ -49,6 +56,28 @@ export const customerMonthKey = (customerId: string, localDate: string): ItemKey
   pk: `${KeyPrefix.Customer}${customerId}`,
   sk: `${KeyPrefix.CustomerMonth}${localDate.slice(0, 7)}`,
 });
+
+/**
+ * The part of a customer-month item that one shard writes (`shardCode` of its shard id). Only
+ * that shard's processor writes it, so the flush may read it and put it back whole.
+ */
+export const customerPartKey = (monthKey: ItemKey, code: string): ItemKey => ({
+  pk: monthKey.pk,
+  sk: `${monthKey.sk}#${code}`,
+});
+
+const MONTH_SK_LENGTH = KeyPrefix.CustomerMonth.length + 'YYYY-MM'.length;
+
+/** The item a stored key adds to: a customer-month part's month, any other key itself. */
+export function logicalItemKey(key: ItemKey): ItemKey {
+  if (
+    key.sk.length > MONTH_SK_LENGTH &&
+    key.sk.startsWith(KeyPrefix.CustomerMonth) &&
+    key.pk.startsWith(KeyPrefix.Customer)
+  )
+    return { pk: key.pk, sk: key.sk.slice(0, MONTH_SK_LENGTH) };
+  return key;
+}
 
 export const locationDayKey = (restaurantId: string, localDate: string): ItemKey => ({
   pk: `${KeyPrefix.Location}${restaurantId}`,

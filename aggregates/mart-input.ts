@@ -53,8 +53,10 @@ function labelAt(item: AggregateItem, name: string): string {
 
 const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
+/** The days of one customer-month item or part (zeros kept: parts may cancel each other out). */
 function customerDays(item: AggregateItem): CustomerDay[] {
-  const month = item.sk.slice(KeyPrefix.CustomerMonth.length);
+  // `M#YYYY-MM`, or `M#YYYY-MM#<shard code>` for a part.
+  const month = item.sk.slice(KeyPrefix.CustomerMonth.length, KeyPrefix.CustomerMonth.length + 7);
   const entries = new Set<string>();
   for (const name of Object.keys(item)) {
     const match = CUSTOMER_ATTR.exec(name);
@@ -67,7 +69,6 @@ function customerDays(item: AggregateItem): CustomerDay[] {
     const orders = numberAt(item, Attr.customerOrders(day, code));
     const netCents = numberAt(item, Attr.customerNetCents(day, code));
     const loyaltyOrders = numberAt(item, Attr.customerLoyaltyOrders(day, code));
-    if (orders === 0 && netCents === 0 && loyaltyOrders === 0) continue;
     days.push({
       date: `${month}-${day}`,
       locationId: labelAt(item, Attr.locationLabel(code)),
@@ -101,6 +102,29 @@ function breakdown(
     result[nameOf(code)] = figures;
   }
   return result;
+}
+
+/**
+ * A customer's days by date and location, the entries of one date and location (from the parts of
+ * a month) added up, and days that add up to nothing left out.
+ */
+function sumSameDays(days: CustomerDay[]): CustomerDay[] {
+  days.sort((a, b) => byText(a.date, b.date) || byText(a.locationId, b.locationId));
+  const result: CustomerDay[] = [];
+  for (const day of days) {
+    const last = result[result.length - 1];
+    if (last !== undefined && last.date === day.date && last.locationId === day.locationId) {
+      result[result.length - 1] = {
+        ...last,
+        orders: last.orders + day.orders,
+        netCents: last.netCents + day.netCents,
+        loyaltyOrders: last.loyaltyOrders + day.loyaltyOrders,
+      };
+    } else {
+      result.push(day);
+    }
+  }
+  return result.filter((day) => day.orders !== 0 || day.netCents !== 0 || day.loyaltyOrders !== 0);
 }
 
 /** The figures of a location-day or chain-day item (its date, totals and breakdowns). */
@@ -143,7 +167,6 @@ export function itemsToMartInput(items: Iterable<AggregateItem>): MartInput {
     if (kind === ItemKind.CustomerMonth) {
       const customerId = item.pk.slice(KeyPrefix.Customer.length);
       const days = customerDays(item);
-      if (days.length === 0) continue;
       const known = daysByCustomer.get(customerId);
       if (known) known.push(...days);
       else daysByCustomer.set(customerId, days);
@@ -152,13 +175,11 @@ export function itemsToMartInput(items: Iterable<AggregateItem>): MartInput {
       if (day !== null) locationDays.push(day);
     }
   }
-  const customers: CustomerHistory[] = [...daysByCustomer.keys()].sort(byText).map((customerId) => ({
-    customerId,
-    rollup: null,
-    days: (daysByCustomer.get(customerId) ?? []).sort(
-      (a, b) => byText(a.date, b.date) || byText(a.locationId, b.locationId),
-    ),
-  }));
+  const customers: CustomerHistory[] = [];
+  for (const customerId of [...daysByCustomer.keys()].sort(byText)) {
+    const days = sumSameDays(daysByCustomer.get(customerId) ?? []);
+    if (days.length > 0) customers.push({ customerId, rollup: null, days });
+  }
   locationDays.sort((a, b) => byText(a.locationId, b.locationId) || byText(a.date, b.date));
   return { customers, locationDays };
 }

@@ -50,6 +50,24 @@ CREATE OR REPLACE TABLE expected_fields (pk VARCHAR, sk VARCHAR, field VARCHAR, 
 CREATE OR REPLACE TABLE actual_fields (pk VARCHAR, sk VARCHAR, field VARCHAR, value VARCHAR);
 `;
 
+/**
+ * Adds up the fields that several stored items give one item: the parts a customer month is kept
+ * in, one per shard (see `decodeStoredItem`). Counters are summed and a sum of 0 is left out, as
+ * a 0 counter is; values that are not integers are listed, so a disagreement shows. Run after
+ * `actual_fields` is loaded.
+ */
+export const sumActualPartsSql = `
+CREATE OR REPLACE TABLE actual_fields AS
+SELECT pk, sk, field,
+  CASE
+    WHEN count(*) = 1 THEN any_value(value)
+    WHEN count(*) = count(TRY_CAST(value AS HUGEINT)) THEN CAST(sum(TRY_CAST(value AS HUGEINT)) AS VARCHAR)
+    ELSE string_agg(value, ' + ' ORDER BY value)
+  END AS value
+FROM actual_fields GROUP BY pk, sk, field;
+DELETE FROM actual_fields WHERE value = '0';
+`;
+
 /** A list of `{field, value}` structs for the unnest of one row's figures. */
 function figureList(fields: readonly (readonly [name: string, expression: string])[]): string {
   return `[${fields.map(([name, expression]) => `{'field': ${name}, 'value': CAST(${expression} AS HUGEINT)}`).join(', ')}]`;

@@ -102,8 +102,11 @@ function labelOf(item: Readonly<Record<string, unknown>>, attribute: string, cod
  */
 export function decodeStoredItem(item: Readonly<Record<string, unknown>>): AggregateField[] | null {
   const pk = String(item['pk']);
-  const sk = String(item['sk']);
-  const kind = storedItemKind(pk, sk);
+  const storedSk = String(item['sk']);
+  const kind = storedItemKind(pk, storedSk);
+  // A customer month is stored in parts, one per shard (`M#YYYY-MM#<shard>`): each part's fields
+  // are the month's, and `sumActualPartsSql` adds them up.
+  const sk = kind === StoredItemKind.CustomerMonth ? storedSk.slice(0, 'M#YYYY-MM'.length) : storedSk;
   if (kind === StoredItemKind.CustomerProfile) return null;
   const isDay = kind === StoredItemKind.LocationDay || kind === StoredItemKind.ChainDay;
   const hasTotals = isDay || kind === StoredItemKind.LocationTotals;

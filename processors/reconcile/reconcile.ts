@@ -30,6 +30,7 @@ import {
   expectedAggregatesSql,
   fieldDifferencesSql,
   fieldTablesSql,
+  sumActualPartsSql,
 } from './aggregates-sql.js';
 import { compareMart, type MartDifference, parseMartCsv } from './compare.js';
 import { type MartTable, type RecomputeSummary, StagedInput } from './engine.js';
@@ -413,6 +414,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
         options.scanSegments ?? 4,
         log,
       );
+      await staged.run(sumActualPartsSql, 'aggregates comparison');
       const aggregates = await aggregateDifferences(staged);
       const comparedAggregates = performance.now();
 

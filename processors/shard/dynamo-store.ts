@@ -13,8 +13,11 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { PlainItem } from '../../aggregates/delta.js';
 import {
   Attr,
+  type ItemKey,
+  itemId,
   orderStateKey,
   poisonRecordKey,
   sequenceFromSortKey,
@@ -111,33 +114,72 @@ export class DynamoShardStore implements ShardStore {
 
   async loadStates(orderIds: readonly string[]): Promise<Map<string, VersionedState>> {
     const result = new Map<string, VersionedState>();
-    const chunks: string[][] = [];
-    for (let start = 0; start < orderIds.length; start += BATCH_GET_LIMIT) {
-      chunks.push(orderIds.slice(start, start + BATCH_GET_LIMIT));
-    }
-    // The chunks are independent reads: in flight together, a batch waits for one round trip, not five.
-    await Promise.all(chunks.map((chunk) => this.loadChunk(chunk, result)));
+    await this.getBatches(
+      this.names.ledgerTable,
+      orderIds.map((orderId) => orderStateKey(orderId)),
+      (item) => {
+        const state = decodeOrderState(String(item[LEDGER_STATE]), `ledger ${String(item['pk'])}`);
+        result.set(state.orderId, { state, version: Number(item[LEDGER_VERSION]) });
+      },
+    );
     return result;
   }
 
-  /** One BatchGetItem's worth of ledger states into `result`, unprocessed keys retried with backoff. */
-  private async loadChunk(orderIds: readonly string[], result: Map<string, VersionedState>): Promise<void> {
-    let keys: Record<string, unknown>[] = orderIds.map((orderId) => ({ ...orderStateKey(orderId) }));
+  async readOwnedItems(keys: readonly ItemKey[]): Promise<Map<string, PlainItem>> {
+    const result = new Map<string, PlainItem>();
+    await this.getBatches(this.names.aggregatesTable, keys, (item) => {
+      const plain = item as PlainItem;
+      result.set(itemId(plain), plain);
+    });
+    return result;
+  }
+
+  async putOwnedItems(items: readonly PlainItem[]): Promise<void> {
+    await this.putChunks(this.names.aggregatesTable, items);
+  }
+
+  /**
+   * Consistent reads of `keys` in BatchGetItem requests of 100, in flight together (a batch waits
+   * for one round trip, not five); each item read is handed to `onItem`.
+   */
+  private async getBatches(
+    table: string,
+    keys: readonly ItemKey[],
+    onItem: (item: Record<string, unknown>) => void,
+  ): Promise<void> {
+    const chunks: ItemKey[][] = [];
+    for (let start = 0; start < keys.length; start += BATCH_GET_LIMIT) {
+      chunks.push(keys.slice(start, start + BATCH_GET_LIMIT));
+    }
+    await Promise.all(chunks.map((chunk) => this.getChunk(table, chunk, onItem)));
+  }
+
+  /** One BatchGetItem's worth of keys, unprocessed keys retried with backoff. */
+  private async getChunk(
+    table: string,
+    chunk: readonly ItemKey[],
+    onItem: (item: Record<string, unknown>) => void,
+  ): Promise<void> {
+    let keys: Record<string, unknown>[] = chunk.map(({ pk, sk }) => ({ pk, sk }));
     for (let round = 1; keys.length > 0; round++) {
       const response = await this.send(() =>
         this.doc.send(
-          new BatchGetCommand({
-            RequestItems: { [this.names.ledgerTable]: { Keys: keys, ConsistentRead: true } },
-          }),
+          new BatchGetCommand({ RequestItems: { [table]: { Keys: keys, ConsistentRead: true } } }),
         ),
       );
-      for (const item of response.Responses?.[this.names.ledgerTable] ?? []) {
-        const state = decodeOrderState(String(item[LEDGER_STATE]), `ledger ${String(item['pk'])}`);
-        result.set(state.orderId, { state, version: Number(item[LEDGER_VERSION]) });
-      }
-      keys = (response.UnprocessedKeys?.[this.names.ledgerTable]?.Keys ?? []) as Record<string, unknown>[];
+      for (const item of response.Responses?.[table] ?? []) onItem(item);
+      keys = (response.UnprocessedKeys?.[table]?.Keys ?? []) as Record<string, unknown>[];
       if (keys.length > 0) await this.backOff(round);
     }
+  }
+
+  /** Puts in BatchWriteItem requests of 25, in flight together, unprocessed items retried with backoff. */
+  private async putChunks(table: string, items: readonly Record<string, unknown>[]): Promise<void> {
+    const chunks: Record<string, unknown>[][] = [];
+    for (let start = 0; start < items.length; start += BATCH_WRITE_LIMIT) {
+      chunks.push(items.slice(start, start + BATCH_WRITE_LIMIT));
+    }
+    await Promise.all(chunks.map((chunk) => putBatch(this.doc, table, chunk, this.options.retry)));
   }
 
   async writeItem(
@@ -203,21 +245,12 @@ export class DynamoShardStore implements ShardStore {
   }
 
   async saveStates(writes: readonly LedgerWrite[]): Promise<void> {
-    const chunks: LedgerWrite[][] = [];
-    for (let start = 0; start < writes.length; start += BATCH_WRITE_LIMIT) {
-      chunks.push(writes.slice(start, start + BATCH_WRITE_LIMIT));
-    }
-    await Promise.all(chunks.map((chunk) => this.saveChunk(chunk)));
-  }
-
-  /** One BatchWriteItem's worth of ledger states, unprocessed items retried with backoff. */
-  private saveChunk(writes: readonly LedgerWrite[]): Promise<void> {
     const items = writes.map(({ state, replacesVersion }) => ({
       ...orderStateKey(state.orderId),
       [LEDGER_STATE]: encodeOrderState(state),
       [LEDGER_VERSION]: (replacesVersion ?? 0) + 1,
     }));
-    return putBatch(this.doc, this.names.ledgerTable, items, this.options.retry);
+    await this.putChunks(this.names.ledgerTable, items);
   }
 
   async saveCheckpoint(shardId: string, sequence: string): Promise<void> {

@@ -4,6 +4,13 @@
  *
  * Write order: (1) item updates, (2) order states in the ledger, (3) the shard checkpoint.
  *
+ * Items shared by shards (location and chain days, location totals) are conditional `UpdateItem`s.
+ * A customer-month item is kept in one part per shard (`customerPartKey`), which only that shard
+ * writes: the flush reads its parts (consistent batch gets) and puts them back whole (batch puts),
+ * the high-water-mark rule decided on the read (`nextOwnedItem`). A customer's orders are spread
+ * over every shard, so one item per customer-month would need a conditional write per customer;
+ * parts cost the same item writes and a batch request per 25 of them.
+ *
  * Single writer per order: records are keyed by order id, so all of an order's records are on one
  * shard, and a shard has one consumer at a time (locally the state-directory lock, on AWS the event
  * source mapping's parallelization factor of 1; after a reshard parents are drained before
@@ -27,11 +34,20 @@ import {
   type BatchPlan,
   type BatchRecord,
   type ItemPlan,
+  nextOwnedItem,
   owedDelta,
   planBatch,
 } from '../../aggregates/batch.js';
-import type { ItemDelta } from '../../aggregates/delta.js';
-import { type ItemKey, ItemKind, itemKind } from '../../aggregates/keys.js';
+import { type ItemDelta, LabelCollisionError, type PlainItem } from '../../aggregates/delta.js';
+import {
+  Attr,
+  customerPartKey,
+  type ItemKey,
+  ItemKind,
+  itemId,
+  itemKind,
+  shardCode,
+} from '../../aggregates/keys.js';
 import type { OrderState } from '../../aggregates/order-state.js';
 
 /** Points in a flush where the fault-injection seam may stop the process. */
@@ -94,6 +110,10 @@ export interface ShardStore {
    * current hwm for this shard (`null` if absent) when the condition failed.
    */
   writeItem(write: ItemWrite): Promise<{ applied: true } | { applied: false; highWaterMark: bigint | null }>;
+  /** Consistent reads of items that only this shard writes (its customer-month parts), by `itemId`. */
+  readOwnedItems(keys: readonly ItemKey[]): Promise<Map<string, PlainItem>>;
+  /** Puts items that only this shard writes, whole and unconditionally (the flush is their single writer). */
+  putOwnedItems(items: readonly PlainItem[]): Promise<void>;
   /**
    * Puts order states (unconditionally: the flush is their single writer), each with the version
    * after the one it replaces.
@@ -150,17 +170,47 @@ async function mapConcurrent<T>(
   await Promise.all(workers);
 }
 
-/**
- * The batch's items with the ones the live dashboards read first (location and chain days,
- * location totals): they are few and shared by many orders, so a record shows on the dashboards
- * once they are written, not after every customer item of its batch. The order of item updates
- * within a flush does not matter for exactness (each is guarded by its own high-water mark).
- */
-function dashboardItemsFirst(items: Iterable<ItemPlan>): ItemPlan[] {
+/** The batch's items shared by shards (the ones the live dashboards read), and the customer months. */
+function splitItems(items: Iterable<ItemPlan>): { shared: ItemPlan[]; customers: ItemPlan[] } {
   const shared: ItemPlan[] = [];
   const customers: ItemPlan[] = [];
   for (const item of items) (itemKind(item.key) === ItemKind.CustomerMonth ? customers : shared).push(item);
-  return shared.concat(customers);
+  return { shared, customers };
+}
+
+/** This shard's customer-month parts after the batch: read, then the owed part of the batch added. */
+async function nextCustomerParts(
+  store: ShardStore,
+  shardId: string,
+  plan: BatchPlan,
+  customers: readonly ItemPlan[],
+): Promise<{ puts: PlainItem[]; replayed: number }> {
+  const code = shardCode(shardId);
+  const hwmName = Attr.highWaterMark(code);
+  const partKeys = customers.map((item) => customerPartKey(item.key, code));
+  const stored = partKeys.length > 0 ? await store.readOwnedItems(partKeys) : new Map<string, PlainItem>();
+  const puts: PlainItem[] = [];
+  let replayed = 0;
+  customers.forEach((item, index) => {
+    const partKey = partKeys[index]!;
+    let next: ReturnType<typeof nextOwnedItem>;
+    try {
+      next = nextOwnedItem(
+        stored.get(itemId(partKey)),
+        item,
+        partKey,
+        hwmName,
+        plan.firstSequence,
+        plan.lastSequence,
+      );
+    } catch (error) {
+      if (error instanceof LabelCollisionError) throw new ItemConflictError(partKey, shardId, error.message);
+      throw error;
+    }
+    if (next.replayed) replayed++;
+    if (next.item !== null) puts.push(next.item);
+  });
+  return { puts, replayed };
 }
 
 async function writeItemPlan(
@@ -215,21 +265,26 @@ export async function flushBatch(
   const plan = planBatch(initial, records);
 
   crash(CrashWindow.BeforeItems);
-  const items = dashboardItemsFirst(plan.items.values());
-  const half = Math.floor(items.length / 2);
+  // The items the live dashboards read first: they are few and shared by many orders, so a record
+  // shows on the dashboards once they are written, not after every customer of its batch. The
+  // order of item writes within a flush does not matter for exactness (each item has its own
+  // high-water mark).
+  const { shared, customers } = splitItems(plan.items.values());
   let itemWrites = 0;
   let replayedItems = 0;
-  await mapConcurrent(items.slice(0, half), options.concurrency ?? 16, async (item) => {
+  await mapConcurrent(shared, options.concurrency ?? 16, async (item) => {
     const outcome = await writeItemPlan(store, shardId, plan, item);
     itemWrites += outcome.writes;
     if (outcome.replayed) replayedItems++;
   });
-  if (items.length > 0) crash(CrashWindow.BetweenItems);
-  await mapConcurrent(items.slice(half), options.concurrency ?? 16, async (item) => {
-    const outcome = await writeItemPlan(store, shardId, plan, item);
-    itemWrites += outcome.writes;
-    if (outcome.replayed) replayedItems++;
-  });
+  const parts = await nextCustomerParts(store, shardId, plan, customers);
+  replayedItems += parts.replayed;
+  itemWrites += parts.puts.length;
+  // In two parts, so that a crash can fall between item writes.
+  const half = Math.floor(parts.puts.length / 2);
+  if (half > 0) await store.putOwnedItems(parts.puts.slice(0, half));
+  if (plan.items.size > 0) crash(CrashWindow.BetweenItems);
+  if (parts.puts.length > half) await store.putOwnedItems(parts.puts.slice(half));
 
   crash(CrashWindow.BeforeLedger);
   const states: LedgerWrite[] = [...plan.changedStates].map(([orderId, state]) => ({

@@ -25,6 +25,7 @@ import { type AwsClients, createClients, type LocalEndpoints } from '../../share
 import { loadSettings, type Settings } from '../../shared/config.js';
 import { startLocalStack } from '../../shared/local/stack.js';
 import { type ResourceNames, resourceNames } from '../../shared/resources.js';
+import { mergeParts } from '../unit/aggregates/reference.js';
 import { listAllShards } from './processor-fixtures.js';
 
 /** A local stack with the default names and 2 shards, whose endpoints other clients can reach. */
@@ -668,14 +669,16 @@ export function comparableAggregates(
   items: readonly Record<string, unknown>[],
 ): Map<string, Record<string, unknown>> {
   const table = new Map<string, Record<string, unknown>>();
-  for (const item of items) {
+  // A customer month's parts (one per shard that wrote it) are compared as the month they add up to.
+  const merged = mergeParts(items.map((item) => [`${String(item['pk'])}|${String(item['sk'])}`, item]));
+  for (const [id, item] of merged) {
     const kept: Record<string, unknown> = {};
     for (const name of Object.keys(item).sort()) {
       const value = item[name];
       if (name === 'pk' || name === 'sk' || /^w/.test(name) || value === 0) continue;
       kept[name] = value;
     }
-    table.set(`${String(item['pk'])}|${String(item['sk'])}`, kept);
+    table.set(id, kept);
   }
   return new Map([...table].sort(([a], [b]) => (a < b ? -1 : 1)));
 }

@@ -3,9 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { orderContribution } from '../../../aggregates/contribution.js';
 import { applyDelta, contributionDeltas, type PlainItem } from '../../../aggregates/delta.js';
 import {
+  customerMonthKey,
+  customerPartKey,
   ItemKind,
   itemId,
   itemKind,
+  logicalItemKey,
   sequenceFromSortKey,
   sequenceSortKey,
   shardCode,
@@ -186,5 +189,56 @@ describe('itemsToMartInput', () => {
     const day = { pk: 'L#loc-1', sk: 'D#2023-08-14', o: 0, n: 0, w0: '0' };
     // Act / Assess
     expect(itemsToMartInput([item, day])).toEqual({ customers: [], locationDays: [] });
+  });
+
+  it('adds up the parts of a customer month, and leaves out a day whose parts cancel out', () => {
+    // Prepare: shard 0 holds two orders of the 14th and one of the 15th; shard 1 one more order of
+    // the 14th and the reversal of the 15th's (the order moved shards after a reshard)
+    const part0 = {
+      pk: 'C#u1',
+      sk: 'M#2023-08#0',
+      o14abcdefgh: 2,
+      n14abcdefgh: 1500,
+      y14abcdefgh: 1,
+      o15abcdefgh: 1,
+      n15abcdefgh: 400,
+      Labcdefgh: 'loc-1',
+      w0: '1',
+    };
+    const part1 = {
+      pk: 'C#u1',
+      sk: 'M#2023-08#1',
+      o14abcdefgh: 1,
+      n14abcdefgh: 250,
+      o15abcdefgh: -1,
+      n15abcdefgh: -400,
+      Labcdefgh: 'loc-1',
+      w1: '2',
+    };
+    // Act
+    const input = itemsToMartInput([part1, part0]);
+    // Assess
+    expect(input.customers).toEqual([
+      {
+        customerId: 'u1',
+        rollup: null,
+        days: [{ date: '2023-08-14', locationId: 'loc-1', orders: 3, netCents: 1750, loyaltyOrders: 1 }],
+      },
+    ]);
+  });
+});
+
+describe('customer-month parts', () => {
+  it('keys a part by its month and shard, and reads it back as the month', () => {
+    const month = customerMonthKey('u-7', '2023-08-14');
+    const part = customerPartKey(month, '3');
+    expect(part).toEqual({ pk: 'C#u-7', sk: 'M#2023-08#3' });
+    expect(itemKind(part)).toBe(ItemKind.CustomerMonth);
+    expect(logicalItemKey(part)).toEqual(month);
+    expect(logicalItemKey(month)).toEqual(month);
+    expect(logicalItemKey({ pk: 'L#loc-1', sk: 'D#2023-08-14' })).toEqual({
+      pk: 'L#loc-1',
+      sk: 'D#2023-08-14',
+    });
   });
 });

@@ -9,6 +9,7 @@ import {
   customerMonthKey,
   locationDayKey,
   locationTotalsKey,
+  logicalItemKey,
   shortCode,
 } from '../../../aggregates/keys.js';
 import { toLocalTime } from '../../../aggregates/time.js';
@@ -146,12 +147,43 @@ export function referenceItems(events: readonly OrderEvent[]): ItemTable {
 }
 
 /**
- * Items as stored → the comparable form: high-water marks dropped, counters that are 0 dropped,
- * labels kept only while a counter of their code is non-zero, empty items dropped.
+ * The parts of each customer month added up (`logicalItemKey`), as `pk|sk` → attributes; other
+ * items as they are. Two parts that name one label differently are an error.
+ */
+export function mergeParts(
+  items: Iterable<[string, Record<string, unknown>]>,
+): Map<string, Record<string, unknown>> {
+  const merged = new Map<string, Record<string, unknown>>();
+  for (const [id, item] of items) {
+    const { pk, sk } = item;
+    // The reference's own items carry no key attributes: their id is their key.
+    const key = typeof pk === 'string' && typeof sk === 'string' ? logicalItemKey({ pk, sk }) : null;
+    const logicalId = key === null || key.sk === sk ? id : `${key.pk}|${key.sk}`;
+    const known = merged.get(logicalId);
+    if (known === undefined) {
+      merged.set(logicalId, key === null ? item : { ...item, ...key });
+      continue;
+    }
+    for (const [name, value] of Object.entries(item)) {
+      if (name === 'pk' || name === 'sk' || /^w/.test(name)) continue;
+      const current = known[name];
+      if (typeof value === 'number') known[name] = (typeof current === 'number' ? current : 0) + value;
+      else if (current === undefined) known[name] = value;
+      else if (current !== value)
+        throw new Error(`parts of ${logicalId} disagree on ${name}: ${String(current)} / ${String(value)}`);
+    }
+  }
+  return merged;
+}
+
+/**
+ * Items as stored → the comparable form: customer-month parts added up, high-water marks dropped,
+ * counters that are 0 dropped, labels kept only while a counter of their code is non-zero, empty
+ * items dropped.
  */
 export function normaliseTable(items: Iterable<[string, Record<string, unknown>]>): ItemTable {
   const result: ItemTable = new Map();
-  for (const [id, item] of items) {
+  for (const [id, item] of mergeParts(items)) {
     const counters: Record<string, number> = {};
     for (const [name, value] of Object.entries(item)) {
       if (name === 'pk' || name === 'sk' || /^w/.test(name)) continue;

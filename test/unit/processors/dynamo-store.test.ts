@@ -12,7 +12,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { planBatch } from '../../../aggregates/batch.js';
-import { orderStateKey } from '../../../aggregates/keys.js';
+import { itemId, orderStateKey } from '../../../aggregates/keys.js';
 import { decodeOrderState, encodeOrderState, type OrderState } from '../../../aggregates/order-state.js';
 import { DynamoShardStore } from '../../../processors/shard/dynamo-store.js';
 import { resourceNames } from '../../../shared/resources.js';
@@ -90,6 +90,54 @@ describe('DynamoShardStore', () => {
     // Assess
     await expect(loading).rejects.toMatchObject({ name: 'ProvisionedThroughputExceededException' });
     expect(dynamo.commandCalls(BatchGetCommand)).toHaveLength(3);
+  });
+
+  it('reads customer parts consistently in batches of 100, asking again for unprocessed keys', async () => {
+    // Prepare: 130 parts; the first answer leaves one key unprocessed
+    const keys = Array.from({ length: 130 }, (_, index) => ({ pk: `C#u${index}`, sk: 'M#2023-08#0' }));
+    const answered = new Set<string>();
+    dynamo
+      .on(BatchGetCommand)
+      .callsFake(async (input: { RequestItems: Record<string, { Keys: { pk: string }[] }> }) => {
+        const asked = input.RequestItems[names.aggregatesTable]!.Keys;
+        const first = answered.size === 0;
+        const served = first ? asked.slice(1) : asked;
+        for (const key of served) answered.add(key.pk);
+        return {
+          Responses: {
+            [names.aggregatesTable]: served.map((key) => ({ ...key, sk: 'M#2023-08#0', o01abcdefgh: 1 })),
+          },
+          ...(first ? { UnprocessedKeys: { [names.aggregatesTable]: { Keys: asked.slice(0, 1) } } } : {}),
+        };
+      });
+    // Act
+    const parts = await store().readOwnedItems(keys);
+    // Assess
+    const requests = dynamo
+      .commandCalls(BatchGetCommand)
+      .map((call) => call.args[0].input.RequestItems?.[names.aggregatesTable]);
+    expect(requests.map((request) => request?.Keys?.length)).toEqual([100, 30, 1]);
+    expect(requests.every((request) => request?.ConsistentRead === true)).toBe(true);
+    expect(parts.size).toBe(130);
+    expect(parts.get(itemId(keys[0]!))).toEqual({ ...keys[0], o01abcdefgh: 1 });
+  });
+
+  it('puts customer parts whole in batch puts of at most 25', async () => {
+    // Prepare
+    dynamo.on(BatchWriteCommand).resolves({});
+    const parts = Array.from({ length: 30 }, (_, index) => ({
+      pk: `C#u${index}`,
+      sk: 'M#2023-08#1',
+      w1: 'x',
+    }));
+    // Act
+    await store().putOwnedItems(parts);
+    // Assess
+    const requests = dynamo
+      .commandCalls(BatchWriteCommand)
+      .map((call) => call.args[0].input.RequestItems?.[names.aggregatesTable] as PutRequests);
+    expect(requests.map((batch) => batch.length)).toEqual([25, 5]);
+    expect(requests.flat().map((request) => request.PutRequest.Item)).toEqual(parts);
   });
 
   it('guards item updates with conditions that hold no parenthesised group', async () => {

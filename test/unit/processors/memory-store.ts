@@ -4,7 +4,14 @@
  * flush's single-writer invariant.
  */
 import { applyDelta, type PlainItem } from '../../../aggregates/delta.js';
-import { Attr, itemId, sequenceFromSortKey, sequenceSortKey, shardCode } from '../../../aggregates/keys.js';
+import {
+  Attr,
+  type ItemKey,
+  itemId,
+  sequenceFromSortKey,
+  sequenceSortKey,
+  shardCode,
+} from '../../../aggregates/keys.js';
 import { decodeOrderState, encodeOrderState } from '../../../aggregates/order-state.js';
 import type { ItemWrite, LedgerWrite, ShardStore, VersionedState } from '../../../processors/shard/flush.js';
 
@@ -44,6 +51,22 @@ export class MemoryShardStore implements ShardStore {
     updated[hwmName] = sequenceSortKey(write.highWaterMark);
     this.items.set(id, updated);
     return { applied: true };
+  }
+
+  async readOwnedItems(keys: readonly ItemKey[]): Promise<Map<string, PlainItem>> {
+    const result = new Map<string, PlainItem>();
+    for (const key of keys) {
+      const item = this.items.get(itemId(key));
+      if (item !== undefined) result.set(itemId(key), { ...item });
+    }
+    return result;
+  }
+
+  async putOwnedItems(items: readonly PlainItem[]): Promise<void> {
+    for (const item of items) {
+      this.itemWrites++;
+      this.items.set(itemId(item), { ...item });
+    }
   }
 
   /** Also checks the flush's single-writer invariant: each state replaces the version it was read at. */
