@@ -1,7 +1,8 @@
 /**
- * The local stack's cache of dynalite's table definitions (shared/local/dynalite-tables.mjs): item
- * requests stop reading the definition from the store, and every table change is still seen at
- * once (a deleted table is gone, a recreated one has its new key schema).
+ * The local stack's changes to dynalite's store (shared/local/dynalite-tables.mjs): item reads on
+ * dynalite's own thread give what reads through the pool give; item requests stop reading the
+ * table definition from the store, and every table change is still seen at once (a deleted table
+ * is gone, a recreated one has its new key schema).
  */
 
 import { createRequire } from 'node:module';
@@ -22,7 +23,10 @@ import { cacheTableDefinitions } from '../../shared/local/dynalite-tables.mjs';
 import { closeServer } from '../../shared/local/ports.js';
 
 interface StoreModule {
-  create: (options: unknown) => { tableDb: { get: (...args: unknown[]) => unknown } };
+  create: (options: unknown) => {
+    tableDb: { get: (...args: unknown[]) => unknown };
+    db: { getSync: (...args: unknown[]) => unknown };
+  };
 }
 
 const require = createRequire(import.meta.url);
@@ -31,6 +35,8 @@ const storeModule = require(join(dirname(require.resolve('dynalite')), 'db', 'in
 describe('dynalite with cached table definitions', () => {
   /** Reads of a table definition from dynalite's store. */
   let definitionReads = 0;
+  /** Reads of LevelDB on dynalite's own thread. */
+  let syncReads = 0;
   let server: ReturnType<typeof dynalite>;
   let client: DynamoDBClient;
 
@@ -44,6 +50,11 @@ describe('dynalite with cached table definitions', () => {
       store.tableDb.get = (...args) => {
         definitionReads++;
         return get.apply(store.tableDb, args);
+      };
+      const getSync = store.db.getSync;
+      store.db.getSync = (...args) => {
+        syncReads++;
+        return getSync.apply(store.db, args);
       };
       return store;
     };
@@ -78,6 +89,17 @@ describe('dynalite with cached table definitions', () => {
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
   };
+  const dropTable = async () => {
+    await client.send(new DeleteTableCommand({ TableName: 'cached' }));
+    for (;;) {
+      const gone = await client
+        .send(new DescribeTableCommand({ TableName: 'cached' }))
+        .then(() => false)
+        .catch((error: unknown) => error instanceof ResourceNotFoundException);
+      if (gone) return;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  };
   const put = (item: Record<string, string>) =>
     client.send(
       new PutItemCommand({
@@ -85,6 +107,41 @@ describe('dynalite with cached table definitions', () => {
         Item: Object.fromEntries(Object.entries(item).map(([name, value]) => [name, { S: value }])),
       }),
     );
+
+  it('reads items on its own thread, with the values, misses and conditions of a read through the pool', async () => {
+    // Prepare
+    await createTable('pk');
+    await put({ pk: 'a', v: '1' });
+    // Act
+    const readsBefore = syncReads;
+    const found = await client.send(new GetItemCommand({ TableName: 'cached', Key: { pk: { S: 'a' } } }));
+    const missing = await client.send(new GetItemCommand({ TableName: 'cached', Key: { pk: { S: 'zz' } } }));
+    const refused = await client
+      .send(
+        new PutItemCommand({
+          TableName: 'cached',
+          Item: { pk: { S: 'a' }, v: { S: '2' } },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      )
+      .catch((error: unknown) => error);
+    const replaced = await client.send(
+      new PutItemCommand({
+        TableName: 'cached',
+        Item: { pk: { S: 'a' }, v: { S: '3' } },
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    const after = await client.send(new GetItemCommand({ TableName: 'cached', Key: { pk: { S: 'a' } } }));
+    await dropTable();
+    // Assess
+    expect(found.Item).toEqual({ pk: { S: 'a' }, v: { S: '1' } });
+    expect(missing.Item).toBeUndefined();
+    expect((refused as Error).name).toBe('ConditionalCheckFailedException');
+    expect(replaced.Attributes).toEqual({ pk: { S: 'a' }, v: { S: '1' } });
+    expect(after.Item).toEqual({ pk: { S: 'a' }, v: { S: '3' } });
+    expect(syncReads - readsBefore).toBeGreaterThanOrEqual(4);
+  });
 
   it('reads a definition once for many item requests, and sees a deleted and a recreated table', async () => {
     // Prepare
@@ -97,15 +154,7 @@ describe('dynalite with cached table definitions', () => {
     const readsForItems = definitionReads - readsBefore;
 
     // Act: the table deleted, then created again with another key
-    await client.send(new DeleteTableCommand({ TableName: 'cached' }));
-    for (;;) {
-      const gone = await client
-        .send(new DescribeTableCommand({ TableName: 'cached' }))
-        .then(() => false)
-        .catch((error: unknown) => error instanceof ResourceNotFoundException);
-      if (gone) break;
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    await dropTable();
     const putAfterDelete = await put({ pk: 'k1' }).catch((error: unknown) => error);
     await createTable('id');
     const putWithOldKey = await put({ pk: 'k1' }).catch((error: unknown) => error);
