@@ -1,6 +1,7 @@
 /**
  * The local stack's changes to dynalite's store (shared/local/dynalite-tables.mjs): item reads on
- * dynalite's own thread give what reads through the pool give; item requests stop reading the
+ * dynalite's own thread give what reads through the pool give; the puts of one turn are written as
+ * one batch; item requests stop reading the
  * table definition from the store, and every table change is still seen at once (a deleted table
  * is gone, a recreated one has its new key schema).
  */
@@ -37,6 +38,7 @@ describe('dynalite with cached table definitions', () => {
   let definitionReads = 0;
   /** Reads of LevelDB on dynalite's own thread. */
   let syncReads = 0;
+
   let server: ReturnType<typeof dynalite>;
   let client: DynamoDBClient;
 
@@ -141,6 +143,46 @@ describe('dynalite with cached table definitions', () => {
     expect(replaced.Attributes).toEqual({ pk: { S: 'a' }, v: { S: '1' } });
     expect(after.Item).toEqual({ pk: { S: 'a' }, v: { S: '3' } });
     expect(syncReads - readsBefore).toBeGreaterThanOrEqual(4);
+  });
+
+  it('writes the puts of one turn as one batch, and calls back each put once it is written', async () => {
+    // Prepare: a store of its own, with the same changes
+    const store = storeModule.create({}) as unknown as {
+      db: {
+        put: (key: string, value: unknown, callback: (error: Error | null) => void) => void;
+        get: (key: string, callback: (error: Error | null, value?: unknown) => void) => void;
+        batch: (...args: unknown[]) => unknown;
+        open: () => Promise<void>;
+      };
+    };
+    await store.db.open();
+    let storeBatches = 0;
+    const batch = store.db.batch;
+    store.db.batch = (...args) => {
+      storeBatches++;
+      return batch.apply(store.db, args);
+    };
+    // Act: 40 puts in one turn
+    const written = Array.from(
+      { length: 40 },
+      (_, index) =>
+        new Promise<void>((resolve, reject) =>
+          store.db.put(`k${index}`, { v: index }, (error) => (error ? reject(error) : resolve())),
+        ),
+    );
+    await Promise.all(written);
+    const values = await Promise.all(
+      Array.from(
+        { length: 40 },
+        (_, index) =>
+          new Promise((resolve, reject) =>
+            store.db.get(`k${index}`, (error, value) => (error ? reject(error) : resolve(value))),
+          ),
+      ),
+    );
+    // Assess
+    expect(storeBatches).toBe(1);
+    expect(values).toEqual(Array.from({ length: 40 }, (_, index) => ({ v: index })));
   });
 
   it('reads a definition once for many item requests, and sees a deleted and a recreated table', async () => {
