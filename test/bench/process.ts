@@ -6,6 +6,8 @@
  * (a) `fold_records_per_s`: the pure planning path (decode + fold onto order states + coalesce per
  *     item) over every shard's records in 500-record batches, no I/O, one thread; median of 5. The
  *     naive writer's count (below) is taken once from the final states, outside the timed passes.
+ *     Baseline, in the same run: `JSON.parse` of the same records' text and nothing else
+ *     (`json_parse_records_per_s`), the least any reader of this JSON record format pays.
  * (b) `writes_per_order`, `wcu_per_order`: the real processor over the filled stream at 500-record
  *     batches. A middleware on the DocumentClient counts every write it makes (aggregates, ledger,
  *     checkpoint and status) and bills it from item sizes (`dynamo-cost.ts`): it asks for the item
@@ -232,6 +234,10 @@ interface FoldFigures {
   readonly acceptedOrders: number;
   /** Σ over accepted orders of the aggregate items it touches + 1 (its ledger item). */
   readonly naiveWrites: number;
+  /** Σ record sizes, bytes. */
+  readonly recordBytes: number;
+  /** Σ line and option rows of the records. */
+  readonly recordRows: number;
 }
 
 /** What one pass of the planning path counts, and the orders' states it ends with. */
@@ -275,7 +281,7 @@ function foldOnce(shards: readonly (readonly PutRecord[])[]): FoldPass {
 }
 
 /** The pass's figures, with the naive writer's count from the final states (not part of a flush). */
-function foldFigures(pass: FoldPass): FoldFigures {
+function foldFigures(pass: FoldPass): Omit<FoldFigures, 'recordBytes' | 'recordRows'> {
   let acceptedOrders = 0;
   let naiveWrites = 0;
   for (const state of pass.states.values()) {
@@ -315,12 +321,31 @@ function measureFold(records: readonly PutRecord[]) {
     byShard.set(record.shardId, list);
   }
   const shards = [...byShard.values()].map((list) => list.sort((a, b) => (a.sequence < b.sequence ? -1 : 1)));
-  const figures = foldFigures(foldOnce(shards));
+  let recordBytes = 0;
+  let recordRows = 0;
+  for (const list of shards)
+    for (const record of list) {
+      const event = decodeOrderEvent(record.data);
+      recordBytes += record.data.byteLength;
+      recordRows += event.lines.length + event.options.length;
+    }
+  const figures = { ...foldFigures(foldOnce(shards)), recordBytes, recordRows };
   const whole = medianPass(() => foldOnce(shards));
   const decodeOnly = medianPass(() => {
     for (const list of shards) for (const record of list) decodeOrderEvent(record.data);
   });
-  return { figures, seconds: whole.seconds, cpuSeconds: whole.cpuSeconds, decodeSeconds: decodeOnly.seconds };
+  // The baseline: what merely parsing the same records as JSON costs, with no check, fold or sum.
+  const utf8 = new TextDecoder();
+  const parseOnly = medianPass(() => {
+    for (const list of shards) for (const record of list) JSON.parse(utf8.decode(record.data));
+  });
+  return {
+    figures,
+    seconds: whole.seconds,
+    cpuSeconds: whole.cpuSeconds,
+    decodeSeconds: decodeOnly.seconds,
+    jsonParseSeconds: parseOnly.seconds,
+  };
 }
 
 type WriteCategory = ItemKind | 'ledger' | 'state';
@@ -888,6 +913,18 @@ async function measureFreshness(
   }
 }
 
+/** The JSON.parse baseline of (a), and the record's size and rows that price it. */
+function parseBaseline(fold: ReturnType<typeof measureFold>): Record<string, number> {
+  const { records, recordBytes, recordRows } = fold.figures;
+  return {
+    json_parse_records_per_s: Math.round(records / fold.jsonParseSeconds),
+    fold_share_of_json_parse_rate: round(fold.jsonParseSeconds / fold.seconds, 3),
+    fold_rows_per_s: Math.round(recordRows / fold.seconds),
+    mean_record_bytes: Math.round(recordBytes / records),
+    mean_rows_per_record: round(recordRows / records, 2),
+  };
+}
+
 /** The report of a run stopped after (a) (`TILLSTREAM_BENCH_PROCESS_ONLY=fold`). */
 function foldOnlyReport(fold: ReturnType<typeof measureFold>): BenchReport {
   const foldRecordsPerS = fold.figures.records / fold.seconds;
@@ -898,7 +935,7 @@ function foldOnlyReport(fold: ReturnType<typeof measureFold>): BenchReport {
         value: Math.round(foldRecordsPerS),
         unit: 'records/s',
         target: `>= ${Target.foldRecordsPerS}`,
-        baseline: null,
+        baseline: Math.round(fold.figures.records / fold.jsonParseSeconds),
         pass: foldRecordsPerS >= Target.foldRecordsPerS,
       },
     ],
@@ -908,6 +945,7 @@ function foldOnlyReport(fold: ReturnType<typeof measureFold>): BenchReport {
       fold_cpu_s: round(fold.cpuSeconds, 3),
       fold_records_per_cpu_s: Math.round(fold.figures.records / fold.cpuSeconds),
       decode_share_of_fold: round(fold.decodeSeconds / fold.seconds, 3),
+      ...parseBaseline(fold),
     },
   };
 }
@@ -1025,7 +1063,7 @@ export const processBench: BenchModule = {
           value: Math.round(foldRecordsPerS),
           unit: 'records/s',
           target: `>= ${Target.foldRecordsPerS}`,
-          baseline: null,
+          baseline: Math.round(fold.figures.records / fold.jsonParseSeconds),
           pass: foldRecordsPerS >= Target.foldRecordsPerS,
         },
         {
@@ -1082,6 +1120,7 @@ export const processBench: BenchModule = {
         fold_cpu_s: round(fold.cpuSeconds, 3),
         fold_records_per_cpu_s: Math.round(fold.figures.records / fold.cpuSeconds),
         decode_share_of_fold: round(fold.decodeSeconds / fold.seconds, 3),
+        ...parseBaseline(fold),
         planned_writes_per_order: round(fold.figures.plannedWrites / orders, 3),
         per_record_writes_per_order: round(fold.figures.perRecordWrites / orders, 3),
         cost_batches: cost.summary.shards.reduce((sum, shard) => sum + shard.batches, 0),
