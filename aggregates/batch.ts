@@ -9,7 +9,8 @@
  * contribution(final state) − contribution(state after the records with sequence ≤ h).
  */
 import type { OrderEvent } from '../shared/schemas/order-event.js';
-import { orderContribution } from './contribution.js';
+import { BinaryOrderEvent } from '../shared/schemas/order-event-binary.js';
+import { orderContribution, summaryContribution } from './contribution.js';
 import {
   applyDelta,
   type CompactDelta,
@@ -25,7 +26,7 @@ import {
   sumFoldSteps,
 } from './delta.js';
 import { type ItemKey, sequenceFromSortKey, sequenceSortKey } from './keys.js';
-import { emptyOrderState, mergeOrderEvent, type OrderState } from './order-state.js';
+import { emptyOrderState, mergeOrderEvent, type OrderState, stateOfEvent } from './order-state.js';
 
 /** A decoded stream record of one shard. */
 export interface BatchRecord {
@@ -178,9 +179,20 @@ export function planBatch(
   let duplicateRecords = 0;
 
   for (const record of sorted) {
-    const orderId = record.event.orderId;
-    const before = states.get(orderId) ?? initialStates.get(orderId) ?? emptyOrderState(orderId);
-    const after = mergeOrderEvent(before, record.event);
+    const event = record.event;
+    const orderId = event.orderId;
+    const known = states.get(orderId) ?? initialStates.get(orderId);
+    // A new order whose first event alone is its state (the common case): the contribution comes
+    // from the event's summary, and no row is built.
+    if (known === undefined && event instanceof BinaryOrderEvent && event.summary !== null) {
+      const contribution = resolveContribution(summaryContribution(orderId, event.summary));
+      states.set(orderId, stateOfEvent(event)!);
+      contributions.set(orderId, contribution);
+      items.pushContribution(contribution, record.sequence, 1);
+      continue;
+    }
+    const before = known ?? emptyOrderState(orderId);
+    const after = mergeOrderEvent(before, event);
     if (after === before) {
       duplicateRecords++;
       continue;

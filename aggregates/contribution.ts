@@ -4,6 +4,7 @@
  * correct every figure they touch by exact signed deltas.
  */
 import type { EventLine } from '../shared/schemas/order-event.js';
+import type { EventSummary } from '../shared/schemas/order-event-binary.js';
 import { compareLineage, type OrderState } from './order-state.js';
 import { toLocalTime } from './time.js';
 
@@ -123,5 +124,31 @@ export function orderContribution(state: OrderState): OrderContribution | null {
     grossCents: netCents + discountCents,
     discountCents,
     byCategory,
+  };
+}
+
+/**
+ * The contribution of an order whose state is one event alone, from the event's summary: equal to
+ * `orderContribution` of that state, without building its rows.
+ *
+ * @example
+ * const contribution = summaryContribution(event.orderId, event.summary);
+ */
+export function summaryContribution(orderId: string, summary: EventSummary): OrderContribution {
+  const { localDate, hour } = toLocalTime(summary.instantMs, summary.timeZone);
+  return {
+    orderId,
+    restaurantId: summary.restaurantId,
+    customerId: summary.customerId,
+    instantMs: summary.instantMs,
+    localDate,
+    hour,
+    isLoyalty: summary.isLoyalty,
+    isDiscounted: summary.discountCents > 0,
+    items: summary.items,
+    netCents: summary.netCents,
+    grossCents: summary.netCents + summary.discountCents,
+    discountCents: summary.discountCents,
+    byCategory: summary.byCategory,
   };
 }

@@ -17,6 +17,7 @@ import {
   type OrderEvent,
   type RetractedSource,
 } from '../shared/schemas/order-event.js';
+import { BinaryOrderEvent } from '../shared/schemas/order-event-binary.js';
 
 export interface OrderState {
   readonly orderId: string;
@@ -331,4 +332,65 @@ export function encodeOrderState(state: OrderState): string {
 export function decodeOrderState(text: string, locator?: string): OrderState {
   const event = decodeOrderEvent(new TextEncoder().encode(text), locator);
   return mergeOrderEvent(emptyOrderState(event.orderId), event);
+}
+
+/**
+ * The state of an order known from one binary event alone (`BinaryOrderEvent.summary` is set: rows
+ * of distinct identities, no retraction): that event's rows, built only when something reads them.
+ * The same rows as `mergeOrderEvent(emptyOrderState(orderId), event)`; the ledger stores the
+ * event's bytes for it (`storedEventBytes`).
+ */
+class EventState implements OrderState {
+  readonly shadowedLines = EMPTY_LINES;
+  readonly shadowedOptions = EMPTY_OPTIONS;
+  readonly retracted = NO_RETRACTIONS;
+  readonly orderId: string;
+  // Private, so that a spread of the state (a merge) does not carry them over. The state keeps
+  // only the bytes (no summary, no rows) until its rows are asked for.
+  readonly #bytes: Uint8Array;
+  #event: OrderEvent | undefined;
+
+  constructor(event: BinaryOrderEvent) {
+    this.orderId = event.orderId;
+    this.#bytes = event.bytes;
+  }
+
+  get lines(): readonly EventLine[] {
+    return this.#rows().lines;
+  }
+
+  get options(): readonly EventOption[] {
+    return this.#rows().options;
+  }
+
+  get bytes(): Uint8Array {
+    return this.#bytes;
+  }
+
+  #rows(): OrderEvent {
+    this.#event ??= decodeOrderEvent(this.#bytes);
+    return this.#event;
+  }
+}
+
+/**
+ * The state of a new order from its first event when that event alone is the state (it has a
+ * summary), else `undefined`.
+ *
+ * @example
+ * const state = stateOfEvent(event) ?? mergeOrderEvent(emptyOrderState(event.orderId), event);
+ */
+export function stateOfEvent(event: OrderEvent): OrderState | undefined {
+  return event instanceof BinaryOrderEvent && event.summary !== null ? new EventState(event) : undefined;
+}
+
+/** The binary record an order's state is, when it is one event alone; the ledger stores these bytes. */
+export function storedEventBytes(state: OrderState): Uint8Array | undefined {
+  return state instanceof EventState ? state.bytes : undefined;
+}
+
+/** Reads a state stored as a binary record (`storedEventBytes`); throws `PoisonRecordError` if it is not one. */
+export function decodeStoredEventState(bytes: Uint8Array, locator?: string): OrderState {
+  const event = decodeOrderEvent(bytes, locator);
+  return stateOfEvent(event) ?? mergeOrderEvent(emptyOrderState(event.orderId), event);
 }

@@ -25,12 +25,8 @@ import {
 } from '../shared/input/types.js';
 import type { ResourceNames } from '../shared/resources.js';
 import { type CalendarDay, FileKind, type LocationConfig } from '../shared/schemas/input.js';
-import {
-  type EventLine,
-  type EventOption,
-  encodeOrderEvent,
-  type Lineage,
-} from '../shared/schemas/order-event.js';
+import type { EventLine, EventOption, Lineage } from '../shared/schemas/order-event.js';
+import { encodeBinaryOrderEvent } from '../shared/schemas/order-event-binary.js';
 import { ReasonCode, type Rejection } from '../shared/schemas/reasons.js';
 import { ExportTooLargeError, ReportInvariantError, SourceError } from './errors.js';
 import {
@@ -968,7 +964,7 @@ class PollCycle {
     for (const { orderId, option } of options) of(orderId).options.push(option);
     return [...orders].map(([orderId, order]) => ({
       partitionKey: orderId,
-      data: encodeOrderEvent({
+      data: encodeBinaryOrderEvent({
         eventId: sha256(Buffer.from(`${version.contentHash}|${orderId}`)).slice(0, 40),
         orderId,
         lines: order.lines,
@@ -1053,7 +1049,7 @@ class PollCycle {
       const rows = group.map((entry) => entry.claimant.row).sort((a, b) => a - b);
       return {
         partitionKey: first.option.orderId,
-        data: encodeOrderEvent({
+        data: encodeBinaryOrderEvent({
           eventId: sha256(
             Buffer.from(`${first.claimant.contentHash}|${first.option.orderId}|settled|${rows.join(',')}`),
           ).slice(0, 40),

@@ -13,7 +13,8 @@ import { matchHeader } from '../shared/input/header.js';
 import { EntryKind, validationSettings } from '../shared/input/types.js';
 import { validateRow } from '../shared/input/validate.js';
 import type { ResourceNames } from '../shared/resources.js';
-import { encodeOrderEvent, type Lineage } from '../shared/schemas/order-event.js';
+import type { Lineage } from '../shared/schemas/order-event.js';
+import { encodeBinaryOrderEvent } from '../shared/schemas/order-event-binary.js';
 import type { ReasonCode } from '../shared/schemas/reasons.js';
 import {
   ClaimStatus,
@@ -183,7 +184,7 @@ export async function runRequeue(deps: RequeueDependencies): Promise<RequeueResu
           const line = entry.record;
           records.push({
             partitionKey: line.orderId,
-            data: encodeOrderEvent({
+            data: encodeBinaryOrderEvent({
               eventId: eventId(line.orderId),
               orderId: line.orderId,
               lines: [
@@ -208,7 +209,7 @@ export async function runRequeue(deps: RequeueDependencies): Promise<RequeueResu
           const option = entry.record;
           records.push({
             partitionKey: option.orderId,
-            data: encodeOrderEvent({
+            data: encodeBinaryOrderEvent({
               eventId: eventId(option.orderId),
               orderId: option.orderId,
               lines: [],

@@ -44,7 +44,7 @@ import type { Settings } from '../../shared/config.js';
 import { parseExport } from '../../shared/input/parse.js';
 import { EntryKind, validationSettings } from '../../shared/input/types.js';
 import type { ResourceNames } from '../../shared/resources.js';
-import { encodeOrderEvent } from '../../shared/schemas/order-event.js';
+import { encodeBinaryOrderEvent } from '../../shared/schemas/order-event-binary.js';
 import { runCompaction } from '../compaction/job.js';
 import { manifestKey } from '../compaction/snapshot.js';
 import { DynamoShardStore } from '../shard/dynamo-store.js';
@@ -231,7 +231,7 @@ export async function retractFile(
 
     const records: StreamRecord[] = [...rows.orderIds].sort().map((orderId) => ({
       partitionKey: orderId,
-      data: encodeOrderEvent({
+      data: encodeBinaryOrderEvent({
         eventId: sha256(`${version.contentHash}|${orderId}|retract`).slice(0, 40),
         orderId,
         lines: [],

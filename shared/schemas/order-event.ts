@@ -23,6 +23,7 @@
  * the same instant by "first file, then first row", and file ids do not sort in arrival order.
  */
 import { z } from 'zod';
+import { BINARY_EVENT_VERSION, BinaryRecordError, readBinaryOrderEvent } from './order-event-binary.js';
 
 export const ORDER_EVENT_VERSION = 1;
 /** The version of a record that carries retractions (`X`). */
@@ -189,6 +190,20 @@ export function encodeOrderEvent(event: OrderEvent): Uint8Array {
       : {}),
   };
   return new TextEncoder().encode(JSON.stringify(wire));
+}
+
+/**
+ * The event as a plain object: the same fields, with rows built (a binary record's event builds
+ * them on first use), for comparison and for writing it in another form.
+ *
+ * @example
+ * expect(plainOrderEvent(decodeOrderEvent(encodeBinaryOrderEvent(event)))).toEqual(event);
+ */
+export function plainOrderEvent(event: OrderEvent): OrderEvent {
+  const { eventId, orderId, lines, options, retractedSources } = event;
+  return retractedSources === undefined
+    ? { eventId, orderId, lines, options }
+    : { eventId, orderId, lines, options, retractedSources };
 }
 
 /** One decoder for every record: `fatal` makes invalid UTF-8 an error instead of U+FFFD. */
@@ -638,6 +653,20 @@ function parseRecordText(text: string, locator: string | undefined): unknown {
  * const event = decodeOrderEvent(record.Data, record.SequenceNumber);
  */
 export function decodeOrderEvent(data: Uint8Array, locator?: string): OrderEvent {
+  if (data[0] === BINARY_EVENT_VERSION) {
+    try {
+      return readBinaryOrderEvent(data);
+    } catch (error) {
+      if (!(error instanceof BinaryRecordError)) throw error;
+      throw new PoisonRecordError(
+        `record ${locator ?? '?'} is not an order event: ${error.message}`,
+        locator,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
   const text = recordText(data, locator);
   const canonical = readCanonicalOrderEvent(text);
   if (canonical !== undefined) return canonical;

@@ -13,9 +13,16 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { planBatch } from '../../../aggregates/batch.js';
 import { itemId, orderStateKey } from '../../../aggregates/keys.js';
-import { decodeOrderState, encodeOrderState, type OrderState } from '../../../aggregates/order-state.js';
+import {
+  decodeOrderState,
+  encodeOrderState,
+  type OrderState,
+  storedEventBytes,
+} from '../../../aggregates/order-state.js';
 import { DynamoShardStore } from '../../../processors/shard/dynamo-store.js';
 import { resourceNames } from '../../../shared/resources.js';
+import { decodeOrderEvent } from '../../../shared/schemas/order-event.js';
+import { encodeBinaryOrderEvent } from '../../../shared/schemas/order-event-binary.js';
 import { sampleEvents } from '../aggregates/generators.js';
 
 const names = resourceNames({ resourcePrefix: 't' });
@@ -57,6 +64,63 @@ describe('DynamoShardStore', () => {
     expect(items.map((item) => item['v'])).toEqual(states.map((_, index) => (index % 2 === 0 ? 1 : 5)));
     expect(items.map((item) => decodeOrderState(String(item['st'])))).toEqual(
       states.map((state) => decodeOrderState(encodeOrderState(state))),
+    );
+  });
+
+  it('stores a state that is one binary record alone as its bytes, and reads it back', async () => {
+    // Prepare: the flush of new orders from binary records; one plain state beside them
+    dynamo.on(BatchWriteCommand).resolves({});
+    const lineage = { file: 'f.csv', contentHash: 'ab12', row: 1, arrival: 0 };
+    const records = ['o-1', 'o-2'].map((orderId, index) => ({
+      sequence: BigInt(index + 1),
+      event: decodeOrderEvent(
+        encodeBinaryOrderEvent({
+          eventId: `e-${orderId}`,
+          orderId,
+          lines: [
+            {
+              lineItemId: 'li-1',
+              restaurantId: 'loc-1',
+              timeZone: 'Europe/London',
+              createdAtMs: 1_692_032_592_345,
+              userId: 'cust-1',
+              isLoyalty: false,
+              category: 'Burgers',
+              unitPriceCents: 899,
+              quantity: 1,
+              lineage,
+            },
+          ],
+          options: [
+            {
+              lineItemId: 'li-1',
+              groupName: 'Size',
+              optionName: 'Large',
+              priceCents: 150,
+              quantity: 1,
+              lineage,
+            },
+          ],
+        }),
+      ),
+    }));
+    const states = [...planBatch(new Map(), records).changedStates.values(), ...sampleStates(1)];
+    // Act
+    await store().saveStates(states.map((state) => ({ state, replacesVersion: null })));
+    const items = dynamo
+      .commandCalls(BatchWriteCommand)
+      .flatMap((call) => call.args[0].input.RequestItems?.[names.ledgerTable] as PutRequests)
+      .map((request) => request.PutRequest.Item);
+    dynamo.on(BatchGetCommand).resolves({ Responses: { [names.ledgerTable]: items } });
+    const loaded = await store().loadStates(states.map((state) => state.orderId));
+    // Assess
+    const asBytes = states.map((state) => storedEventBytes(state) !== undefined);
+    expect(asBytes).toEqual([true, true, false]);
+    expect(items.map((item) => [item['sb'] instanceof Uint8Array, typeof item['st'] === 'string'])).toEqual(
+      asBytes.map((bytes) => [bytes, !bytes]),
+    );
+    expect(states.map((state) => encodeOrderState(loaded.get(state.orderId)!.state))).toEqual(
+      states.map((state) => encodeOrderState(state)),
     );
   });
 
