@@ -319,15 +319,18 @@ class Cursor {
   /** Checks that `bytes[start…position)` is UTF-8. */
   utf8(start: number, name: string): void {
     const bytes = this.bytes;
-    for (let index = start; index < this.position; index++) {
-      if (bytes[index]! >= 0x80) {
-        try {
-          utf8.decode(bytes.subarray(start, this.position));
-        } catch {
-          this.fail(name, 'is not UTF-8');
-        }
-        return;
-      }
+    const end = this.position;
+    // Every byte ASCII (the common case), four at a time.
+    let any = 0;
+    let index = start;
+    for (; index + 4 <= end; index += 4)
+      any |= bytes[index]! | bytes[index + 1]! | bytes[index + 2]! | bytes[index + 3]!;
+    for (; index < end; index++) any |= bytes[index]!;
+    if (any < 0x80) return;
+    try {
+      utf8.decode(bytes.subarray(start, end));
+    } catch {
+      this.fail(name, 'is not UTF-8');
     }
   }
 
@@ -561,8 +564,9 @@ export function readBinaryOrderEvent(bytes: Uint8Array): BinaryOrderEvent {
 
   const lineCount = cursor.varint('L');
   let distinct = lineCount <= SUMMARY_ROW_LIMIT;
-  lineIds.length = 0;
-  lineFigures.length = 0;
+  // Entries past these counts are an earlier record's; every read below stays under them.
+  let lineIdCount = 0;
+  let optionIdentityCount = 0;
   const byCategory = new Map<string, CategorySummary>();
   let netCents = 0;
   let items = 0;
@@ -611,9 +615,10 @@ export function readBinaryOrderEvent(bytes: Uint8Array): BinaryOrderEvent {
     const arrival = cursor.varint('g.3');
 
     if (!distinct) continue;
-    for (let other = 0; other < lineIds.length; other += 2)
+    for (let other = 0; other < lineIdCount; other += 2)
       if (sameBytes(bytes, lineIds[other]!, lineIds[other + 1]!, idStart, idEnd)) distinct = false;
-    lineIds.push(idStart, idEnd);
+    lineIds[lineIdCount++] = idStart;
+    lineIds[lineIdCount++] = idEnd;
     const base = price * quantity;
     netCents += base;
     items += quantity;
@@ -627,7 +632,7 @@ export function readBinaryOrderEvent(bytes: Uint8Array): BinaryOrderEvent {
       figures.items += quantity;
       figures.netCents += base;
     }
-    lineFigures.push(figures);
+    lineFigures[index] = figures;
     const decides =
       decider < 0 ||
       createdAtMs < deciderAt ||
@@ -653,7 +658,6 @@ export function readBinaryOrderEvent(bytes: Uint8Array): BinaryOrderEvent {
   cursor.list = '';
   const optionCount = cursor.varint('P');
   if (optionCount > SUMMARY_ROW_LIMIT) distinct = false;
-  optionIdentities.length = 0;
   let discountCents = 0;
   cursor.list = 'P';
   for (let index = 0; index < optionCount; index++) {
@@ -665,7 +669,7 @@ export function readBinaryOrderEvent(bytes: Uint8Array): BinaryOrderEvent {
       const idStart = cursor.str('i', true);
       line = -1;
       // A writer may spell out a LINEITEM_ID that one of the record's lines has.
-      for (let other = 0; distinct && other < lineIds.length; other += 2)
+      for (let other = 0; distinct && other < lineIdCount; other += 2)
         if (sameBytes(bytes, lineIds[other]!, lineIds[other + 1]!, idStart, cursor.position))
           line = other / 2;
       // An option of a line the record does not hold: left to the general merge.
@@ -681,7 +685,7 @@ export function readBinaryOrderEvent(bytes: Uint8Array): BinaryOrderEvent {
     cursor.skipLineage();
 
     if (!distinct) continue;
-    for (let other = 0; other < optionIdentities.length; other += 5) {
+    for (let other = 0; other < optionIdentityCount; other += 5) {
       if (
         optionIdentities[other] === line &&
         sameBytes(bytes, optionIdentities[other + 1]!, optionIdentities[other + 2]!, groupStart, groupEnd) &&
@@ -689,7 +693,11 @@ export function readBinaryOrderEvent(bytes: Uint8Array): BinaryOrderEvent {
       )
         distinct = false;
     }
-    optionIdentities.push(line, groupStart, groupEnd, nameStart, nameEnd);
+    optionIdentities[optionIdentityCount++] = line;
+    optionIdentities[optionIdentityCount++] = groupStart;
+    optionIdentities[optionIdentityCount++] = groupEnd;
+    optionIdentities[optionIdentityCount++] = nameStart;
+    optionIdentities[optionIdentityCount++] = nameEnd;
     const amount = price * quantity;
     netCents += amount;
     if (amount < 0) discountCents -= amount;

@@ -3,6 +3,11 @@
  * rows of ONE order that one file contributed. A later file's rows for the same order are another
  * event of the same shape (an amendment). The partition key is the ORDER_ID.
  *
+ * Producers write the binary record (version 3, `order-event-binary.ts`); `decodeOrderEvent` reads
+ * it and the JSON record below, which the stream carried before and which stays the ledger's text
+ * form of an order state (`encodeOrderState`). The JSON schema here is the definition of a valid
+ * event for both.
+ *
  * The JSON is compact, with short keys, because Kinesis bills and throttles by bytes:
  *
  * | key | meaning |
@@ -15,7 +20,7 @@
  * | `g` | lineage `[file, contentHash, row, arrival]`: the file id, the SHA-256 of its bytes, the 1-based row after the header, and the file's arrival sequence in the raw layer |
  * | `X` | (optional; written as version 2) retracted sources `[file, contentHash]`: every row of the order from those file versions is withdrawn, whenever it arrives (`tillstream retract`) |
  *
- * A record with retractions is written as version 2, so a processor that predates retraction
+ * A JSON record with retractions is written as version 2, so a processor that predates retraction
  * reports it as a poison record (kept for replay) instead of silently ignoring it; a record without
  * them stays version 1, byte for byte as before.
  *
@@ -647,7 +652,9 @@ function parseRecordText(text: string, locator: string | undefined): unknown {
 }
 
 /**
- * Decodes and validates one stream record; throws `PoisonRecordError` naming the field at fault.
+ * Decodes and validates one stream record, binary (its first byte is 3) or JSON; throws
+ * `PoisonRecordError` naming the field at fault. A binary record's event builds its rows on first
+ * use (`BinaryOrderEvent`).
  *
  * @example
  * const event = decodeOrderEvent(record.Data, record.SequenceNumber);

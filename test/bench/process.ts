@@ -4,7 +4,7 @@
  * poller onto the embedded stack's stream; the records it put are then used in four measurements:
  *
  * (a) `fold_records_per_s`: the pure planning path (decode + fold onto order states + coalesce per
- *     item) over every shard's records in 500-record batches, no I/O, one thread; median of 5. The
+ *     item) over every shard's records in 500-record batches, no I/O, one thread; median of 15. The
  *     naive writer's count (below) is taken once from the final states, outside the timed passes.
  *     Baseline, in the same run: `JSON.parse` of the same events as JSON records (the stream's
  *     format before the binary records) and nothing else (`json_parse_records_per_s`), the least
@@ -313,7 +313,13 @@ function medianPass(work: () => void, passes = 5): { seconds: number; cpuSeconds
   return measured[Math.floor(measured.length / 2)]!;
 }
 
-/** (a): the pure fold (median of 5 passes), and its decode and plan parts apart. */
+/**
+ * Passes of (a) and of its decode and baseline measurements: a pass over the default profile takes
+ * 30–150 ms, so a median of many damps the machine's drift and the collector's timing.
+ */
+const FOLD_PASSES = 15;
+
+/** (a): the pure fold (median of `FOLD_PASSES` passes), and its decode and plan parts apart. */
 function measureFold(records: readonly PutRecord[]) {
   const byShard = new Map<string, PutRecord[]>();
   for (const record of records) {
@@ -331,10 +337,10 @@ function measureFold(records: readonly PutRecord[]) {
       recordRows += event.lines.length + event.options.length;
     }
   const figures = { ...foldFigures(foldOnce(shards)), recordBytes, recordRows };
-  const whole = medianPass(() => foldOnce(shards));
+  const whole = medianPass(() => foldOnce(shards), FOLD_PASSES);
   const decodeOnly = medianPass(() => {
     for (const list of shards) for (const record of list) decodeOrderEvent(record.data);
-  });
+  }, FOLD_PASSES);
   // The baseline: what merely parsing the same events as JSON records (the stream's former
   // format, `encodeOrderEvent`) costs, with no check, fold or sum.
   const utf8 = new TextDecoder();
@@ -343,7 +349,7 @@ function measureFold(records: readonly PutRecord[]) {
   );
   const parseOnly = medianPass(() => {
     for (const list of jsonRecords) for (const data of list) JSON.parse(utf8.decode(data));
-  });
+  }, FOLD_PASSES);
   return {
     figures,
     seconds: whole.seconds,
