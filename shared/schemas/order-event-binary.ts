@@ -41,8 +41,31 @@ export class BinaryRecordError extends Error {
 // ---------------------------------------------------------------------------------------------
 // Writing
 
+const isAscii = (text: string): boolean => {
+  for (let index = 0; index < text.length; index++) if (text.charCodeAt(index) >= 0x80) return false;
+  return true;
+};
+
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
+const LOWER_A = 0x61;
+const LOWER_F = 0x66;
+
+/** An even number of lowercase hex digits (empty included): written packed, two digits a byte. */
+const isLowerHex = (text: string): boolean => {
+  if (text.length % 2 !== 0) return false;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (!((code >= DIGIT_0 && code <= DIGIT_9) || (code >= LOWER_A && code <= LOWER_F))) return false;
+  }
+  return true;
+};
+
+/** The value of a lowercase hex digit's code. */
+const nibble = (code: number): number => (code <= DIGIT_9 ? code - DIGIT_0 : code - LOWER_A + 10);
+
 class Writer {
-  private bytes = new Uint8Array(512);
+  private bytes = new Uint8Array(1024);
   private length = 0;
   private static readonly utf8 = new TextEncoder();
 
@@ -76,22 +99,47 @@ class Writer {
   }
 
   str(text: string): void {
+    if (isAscii(text)) {
+      this.varint(text.length);
+      this.ascii(text);
+      return;
+    }
     const encoded = Writer.utf8.encode(text);
     this.varint(encoded.length);
     this.raw(encoded);
   }
 
+  /** A guest (`null`) as 0, else the id's byte length + 1 and its bytes. */
+  user(userId: string | null): void {
+    if (userId === null) this.varint(0);
+    else if (isAscii(userId)) {
+      this.varint(userId.length + 1);
+      this.ascii(userId);
+    } else {
+      const encoded = Writer.utf8.encode(userId);
+      this.varint(encoded.length + 1);
+      this.raw(encoded);
+    }
+  }
+
   text(text: string): void {
-    if (text.length % 2 === 0 && /^[0-9a-f]*$/.test(text)) {
+    if (isLowerHex(text)) {
       this.varint(text.length * 2 + 1);
       this.room(text.length / 2);
       for (let index = 0; index < text.length; index += 2)
-        this.bytes[this.length++] = Number.parseInt(text.slice(index, index + 2), 16);
+        this.bytes[this.length++] =
+          (nibble(text.charCodeAt(index)) << 4) | nibble(text.charCodeAt(index + 1));
       return;
     }
     const encoded = Writer.utf8.encode(text);
     this.varint(encoded.length * 2);
     this.raw(encoded);
+  }
+
+  /** Writes an ASCII text's codes as its bytes. */
+  private ascii(text: string): void {
+    this.room(text.length);
+    for (let index = 0; index < text.length; index++) this.bytes[this.length++] = text.charCodeAt(index);
   }
 
   private raw(encoded: Uint8Array): void {
@@ -130,12 +178,7 @@ export function encodeBinaryOrderEvent(event: OrderEvent): Uint8Array {
     writer.str(line.restaurantId);
     writer.str(line.timeZone);
     writer.zigzag(line.createdAtMs);
-    if (line.userId === null) writer.varint(0);
-    else {
-      const encoded = new TextEncoder().encode(line.userId);
-      writer.varint(encoded.length + 1);
-      for (const byte of encoded) writer.byte(byte);
-    }
+    writer.user(line.userId);
     writer.byte(line.isLoyalty ? 1 : 0);
     writer.str(line.category);
     writer.varint(line.unitPriceCents);
