@@ -41,18 +41,19 @@ export interface BatchRecord {
  * item, the common case) or a compact delta; `owedDelta` sums them.
  */
 export class ItemPlan {
-  /** Per step: the record's sequence number. */
-  private readonly sequences: bigint[] = [];
-  private readonly steps: FoldStep[] = [];
-  /** Per step: +1 or −1 for a whole contribution, 0 for a compact delta. */
-  private readonly signs: number[] = [];
+  private readonly steps: FoldStep[];
 
+  /** An item's plan starts with its first step: most items (customer months) get only one. */
   constructor(
     readonly key: ItemKey,
     /** `itemId(key)`. */
     readonly id: string,
     private readonly part: ContributionPart,
-  ) {}
+    step: FoldStep,
+  ) {
+    // A literal of one element: a list grown by its first push would reserve seventeen.
+    this.steps = [step];
+  }
 
   /** Records that change the item (the writes it would cost without coalescing). */
   get stepCount(): number {
@@ -60,18 +61,16 @@ export class ItemPlan {
   }
 
   /** Appends a step; steps come in sequence order. */
-  push(sequence: bigint, step: FoldStep, sign: number): void {
-    this.sequences.push(sequence);
+  push(step: FoldStep): void {
     this.steps.push(step);
-    this.signs.push(sign);
   }
 
   /** The sum of the steps after `highWaterMark` (`null`: all of them). */
   owed(highWaterMark: bigint | null): ItemDelta {
     let start = 0;
     if (highWaterMark !== null)
-      while (start < this.sequences.length && this.sequences[start]! <= highWaterMark) start++;
-    return sumFoldSteps(this.key, this.part, this.steps, this.signs, start);
+      while (start < this.steps.length && this.steps[start]!.sequence <= highWaterMark) start++;
+    return sumFoldSteps(this.key, this.part, this.steps, start);
   }
 }
 
@@ -107,29 +106,28 @@ function inSequenceOrder(records: readonly BatchRecord[]): readonly BatchRecord[
 class ItemPlans {
   readonly byId = new Map<string, ItemPlan>();
 
-  /** Adds a record's step to an item of a whole contribution. */
-  push(target: KeyedItem, part: ContributionPart, sequence: bigint, step: FoldStep, sign: number): void {
-    let item = this.byId.get(target.id);
-    if (item === undefined) {
-      item = new ItemPlan(target.key, target.id, part);
-      this.byId.set(target.id, item);
-    }
-    item.push(sequence, step, sign);
+  /** Adds a record's step to an item. */
+  push(target: KeyedItem, part: ContributionPart, step: FoldStep): void {
+    const item = this.byId.get(target.id);
+    if (item === undefined) this.byId.set(target.id, new ItemPlan(target.key, target.id, part, step));
+    else item.push(step);
   }
 
   /** Adds or removes a contribution whole: every one of its items, in `compactContributionDeltas`' order. */
   pushContribution(contribution: ResolvedContribution, sequence: bigint, sign: number): void {
     const { names } = contribution;
-    this.push(names.locationDay, ContributionPart.Day, sequence, contribution, sign);
-    this.push(names.chainDay, ContributionPart.Day, sequence, contribution, sign);
-    this.push(names.totals, ContributionPart.Totals, sequence, contribution, sign);
+    const step: FoldStep = { sequence, contribution, sign, delta: null };
+    this.push(names.locationDay, ContributionPart.Day, step);
+    this.push(names.chainDay, ContributionPart.Day, step);
+    this.push(names.totals, ContributionPart.Totals, step);
     if (contribution.customerMonth !== null)
-      this.push(contribution.customerMonth, ContributionPart.Customer, sequence, contribution, sign);
+      this.push(contribution.customerMonth, ContributionPart.Customer, step);
   }
 
   /** Adds a record's compact deltas (an order whose contribution changes in part). */
   pushDeltas(deltas: ReadonlyMap<string, CompactDelta>, parts: ContributionParts, sequence: bigint): void {
-    for (const [id, delta] of deltas) this.push({ key: delta.key, id }, parts.of(id), sequence, delta, 0);
+    for (const [id, delta] of deltas)
+      this.push({ key: delta.key, id }, parts.of(id), { sequence, contribution: null, sign: 0, delta });
   }
 }
 
@@ -185,9 +183,10 @@ export function planBatch(
     // A new order whose first event alone is its state (the common case): the contribution comes
     // from the event's summary, and no row is built.
     if (known === undefined && event instanceof BinaryOrderEvent && event.summary !== null) {
+      // Not kept in `contributions`: a later record of the order in the batch (rare) resolves the
+      // state's contribution again, equal to this one.
       const contribution = resolveContribution(summaryContribution(orderId, event.summary));
       states.set(orderId, stateOfEvent(event)!);
-      contributions.set(orderId, contribution);
       items.pushContribution(contribution, record.sequence, 1);
       continue;
     }

@@ -10,6 +10,7 @@ import { toLocalTime } from './time.js';
 
 /** An order's figures in one menu category (the order counts once in each category it contains). */
 export interface CategoryFigures {
+  readonly category: string;
   readonly items: number;
   readonly netCents: number;
 }
@@ -36,7 +37,8 @@ export interface OrderContribution {
   readonly grossCents: number;
   /** −Σ negative options, ≥ 0. */
   readonly discountCents: number;
-  readonly byCategory: ReadonlyMap<string, CategoryFigures>;
+  /** Distinct categories, in the order of their first line. */
+  readonly categories: readonly CategoryFigures[];
 }
 
 /** Whether `line` decides the order before `best`: earlier, then first file, then first row. */
@@ -60,6 +62,7 @@ function lineOf(
 
 /** Category figures being summed; handed out as `CategoryFigures`. */
 interface CategorySum {
+  readonly category: string;
   items: number;
   netCents: number;
 }
@@ -80,6 +83,7 @@ export function orderContribution(state: OrderState): OrderContribution | null {
   let items = 0;
   let isLoyalty = false;
   const byCategory = new Map<string, CategorySum>();
+  const categories: CategorySum[] = [];
   for (const line of state.lines) {
     if (first === undefined || decidesBefore(line, first)) first = line;
     const base = line.unitPriceCents * line.quantity;
@@ -87,8 +91,11 @@ export function orderContribution(state: OrderState): OrderContribution | null {
     items += line.quantity;
     isLoyalty ||= line.isLoyalty;
     const figures = byCategory.get(line.category);
-    if (figures === undefined) byCategory.set(line.category, { items: line.quantity, netCents: base });
-    else {
+    if (figures === undefined) {
+      const sum = { category: line.category, items: line.quantity, netCents: base };
+      byCategory.set(line.category, sum);
+      categories.push(sum);
+    } else {
       figures.items += line.quantity;
       figures.netCents += base;
     }
@@ -123,7 +130,7 @@ export function orderContribution(state: OrderState): OrderContribution | null {
     netCents,
     grossCents: netCents + discountCents,
     discountCents,
-    byCategory,
+    categories,
   };
 }
 
@@ -149,6 +156,6 @@ export function summaryContribution(orderId: string, summary: EventSummary): Ord
     netCents: summary.netCents,
     grossCents: summary.netCents + summary.discountCents,
     discountCents: summary.discountCents,
-    byCategory: summary.byCategory,
+    categories: summary.categories,
   };
 }

@@ -3,7 +3,7 @@
  * and labels to `SET`); merging deltas is associative and commutative, so a micro-batch's deltas
  * coalesce into one update per item whatever their order.
  */
-import type { CategoryFigures, OrderContribution } from './contribution.js';
+import type { OrderContribution } from './contribution.js';
 import {
   Attr,
   chainDayKey,
@@ -139,6 +139,8 @@ interface LocationNames {
   /** `L<code>`. */
   readonly label: string;
   readonly code: string;
+  /** The labels of the location's entries in a customer-month item (frozen: shared by every order). */
+  readonly customerLabels: Readonly<Record<string, string>>;
 }
 
 /** The items and attribute names that every order of one location on one local date names. */
@@ -148,6 +150,8 @@ export interface LocationDayNames {
   readonly totals: KeyedItem;
   /** `L<code>` of the location, labelling its entries in customer-month items. */
   readonly locationLabel: string;
+  /** `{ [locationLabel]: restaurantId }`, frozen. */
+  readonly customerLabels: Readonly<Record<string, string>>;
   /** The entry of this location and day of month in a customer-month item. */
   readonly customerDay: CustomerDayAttrs;
   /** `YYYY-MM` */
@@ -155,16 +159,13 @@ export interface LocationDayNames {
 }
 
 /**
- * Names are derived from the few locations, categories and dates of a chain, and from its
- * customers; the bound only keeps a pathological input from growing the caches without end. Keys
+ * Names are derived from the few locations, categories and dates of a chain; the bound only keeps a pathological input from growing the caches without end. Keys
  * are `ownedString`s: a name read from a record must not keep the record's text alive.
  */
 const NAME_CACHE_LIMIT = 100_000;
 const locationNames = new Map<string, LocationNames>();
 const chainDays = new Map<string, KeyedItem>();
 const categoryNames = new Map<string, CategoryAttrs>();
-/** By customer, then `YYYY-MM`. */
-const customerMonths = new Map<string, Map<string, KeyedItem>>();
 
 function boundedSet<V>(cache: Map<string, V>, name: string, value: V): V {
   if (cache.size >= NAME_CACHE_LIMIT) cache.clear();
@@ -177,12 +178,14 @@ function namesOfLocation(restaurantId: string): LocationNames {
   if (cached !== undefined) return cached;
   const owned = ownedString(restaurantId);
   const code = shortCode(owned);
+  const label = Attr.locationLabel(code);
   return boundedSet(locationNames, owned, {
     restaurantId: owned,
     totals: keyed(locationTotalsKey(owned)),
     days: new Map(),
-    label: Attr.locationLabel(code),
+    label,
     code,
+    customerLabels: Object.freeze({ [label]: owned }),
   });
 }
 
@@ -207,6 +210,7 @@ export function namesOfLocationDay(restaurantId: string, localDate: string): Loc
     chainDay: chainDay(date),
     totals: location.totals,
     locationLabel: location.label,
+    customerLabels: location.customerLabels,
     customerDay: {
       orders: Attr.customerOrders(dayOfMonth, location.code),
       netCents: Attr.customerNetCents(dayOfMonth, location.code),
@@ -216,16 +220,12 @@ export function namesOfLocationDay(restaurantId: string, localDate: string): Loc
   });
 }
 
+/**
+ * A customer-month item, made for each order: a cache of tens of thousands of customers costs
+ * more to look up (its entries are rarely in the processor's cache) than the key's three strings.
+ */
 function customerMonth(customerId: string, names: LocationDayNames): KeyedItem {
-  let months = customerMonths.get(customerId);
-  if (months === undefined) {
-    const owned = ownedString(customerId);
-    months = boundedSet(customerMonths, owned, new Map<string, KeyedItem>());
-  }
-  return (
-    months.get(names.month) ??
-    boundedSet(months, names.month, keyed(customerMonthKey(ownedString(customerId), names.month)))
-  );
+  return keyed(customerMonthKey(customerId, names.month));
 }
 
 function namesOfCategory(category: string): CategoryAttrs {
@@ -317,12 +317,12 @@ function addBreakdowns(item: CompactBuild, order: OrderContribution, sign: numbe
   add(item, hour.orders, sign);
   add(item, hour.items, sign * order.items);
   add(item, hour.netCents, sign * order.netCents);
-  for (const [category, figures] of order.byCategory as ReadonlyMap<string, CategoryFigures>) {
-    const names = namesOfCategory(category);
+  for (const figures of order.categories) {
+    const names = namesOfCategory(figures.category);
     add(item, names.orders, sign);
     add(item, names.items, sign * figures.items);
     add(item, names.netCents, sign * figures.netCents);
-    label(item, names.label, category);
+    label(item, names.label, figures.category);
   }
 }
 
@@ -435,7 +435,7 @@ export interface ResolvedContribution {
  */
 export function resolveContribution(order: OrderContribution): ResolvedContribution {
   const names = namesOfLocationDay(order.restaurantId, order.localDate);
-  if (order.byCategory.size > 1) assertDistinctCategoryCodes(order, names.locationDay.key);
+  if (order.categories.length > 1) assertDistinctCategoryCodes(order, names.locationDay.key);
   return {
     order,
     names,
@@ -443,30 +443,40 @@ export function resolveContribution(order: OrderContribution): ResolvedContribut
   };
 }
 
+/** Pairwise: an order names a category or three. */
 function assertDistinctCategoryCodes(order: OrderContribution, key: ItemKey): void {
-  const categoryByLabel = new Map<string, string>();
-  for (const category of order.byCategory.keys()) {
+  const { categories } = order;
+  for (let index = 1; index < categories.length; index++) {
+    const category = categories[index]!.category;
     const attribute = namesOfCategory(category).label;
-    const existing = categoryByLabel.get(attribute);
-    if (existing !== undefined) {
-      throw new LabelCollisionError(
-        key,
-        attribute,
-        existing < category ? [existing, category] : [category, existing],
-      );
+    for (let other = 0; other < index; other++) {
+      const existing = categories[other]!.category;
+      if (namesOfCategory(existing).label === attribute) {
+        throw new LabelCollisionError(
+          key,
+          attribute,
+          existing < category ? [existing, category] : [category, existing],
+        );
+      }
     }
-    categoryByLabel.set(attribute, category);
   }
 }
 
 /**
- * One record's change of one item in the batch fold: a contribution added or removed whole (the
- * order is new to the item or leaves it; `sign` ±1), or any other change as a compact delta (its
- * `sign` is unused). Kept as parallel lists (`steps`, `signs`) by the caller.
+ * One record's change of one item in the batch fold: its order's contribution added (`sign` 1) or
+ * removed (−1) whole, the order being new to the item or leaving it, or any other change as a
+ * compact delta. A whole contribution's step is made once per record and shared by its items.
  */
-export type FoldStep = ResolvedContribution | CompactDelta;
-
-const isContribution = (step: FoldStep): step is ResolvedContribution => 'order' in step;
+export interface FoldStep {
+  /** The record's sequence number. */
+  readonly sequence: bigint;
+  /** `null` for a compact delta. */
+  readonly contribution: ResolvedContribution | null;
+  /** 1 or −1 for a whole contribution; 0 for a compact delta. */
+  readonly sign: number;
+  /** `null` for a whole contribution. */
+  readonly delta: CompactDelta | null;
+}
 
 /**
  * The change of an item over `steps[start…]`: `sumCompactDeltas` of the compact deltas the steps
@@ -475,21 +485,23 @@ const isContribution = (step: FoldStep): step is ResolvedContribution => 'order'
  * summed in place by figure; compact steps by counter name.
  *
  * @example
- * const owed = sumFoldSteps(item.key, ContributionPart.Day, steps, signs, 0);
+ * const owed = sumFoldSteps(item.key, ContributionPart.Day, steps, 0);
  */
 export function sumFoldSteps(
   key: ItemKey,
   part: ContributionPart,
   steps: readonly FoldStep[],
-  signs: readonly number[],
   start: number,
 ): ItemDelta {
+  if (part === ContributionPart.Customer && start === steps.length - 1) {
+    const step = steps[start]!;
+    if (step.contribution !== null) return customerEntry(key, step.contribution, step.sign);
+  }
   const add: Record<string, number> = {};
   const labels: Record<string, string> = {};
   const compactSums = new CompactSums(key, labels);
-  if (part === ContributionPart.Customer)
-    sumCustomerEntries(key, steps, signs, start, add, labels, compactSums);
-  else sumDayFigures(key, part === ContributionPart.Day, steps, signs, start, add, labels, compactSums);
+  if (part === ContributionPart.Customer) sumCustomerEntries(key, steps, start, add, labels, compactSums);
+  else sumDayFigures(key, part === ContributionPart.Day, steps, start, add, labels, compactSums);
   compactSums.addInto(add);
   return { key, add, labels };
 }
@@ -531,6 +543,7 @@ class CompactSums {
 
 /** A category's running sums in one item, with its attribute names. */
 interface CategorySum {
+  readonly category: string;
   readonly attrs: CategoryAttrs;
   orders: number;
   items: number;
@@ -544,7 +557,6 @@ function sumDayFigures(
   key: ItemKey,
   withBreakdowns: boolean,
   steps: readonly FoldStep[],
-  signs: readonly number[],
   start: number,
   add: Record<string, number>,
   labels: Record<string, string>,
@@ -565,15 +577,17 @@ function sumDayFigures(
   const hours: number[] | undefined = withBreakdowns
     ? new Array<number>(24 * HOUR_FIGURES).fill(0)
     : undefined;
-  const categories = new Map<string, CategorySum>();
+  // A list: an item sees a dozen categories at most, and a scan of them costs less than a Map.
+  const categories: CategorySum[] = [];
   for (let index = start; index < steps.length; index++) {
     const step = steps[index]!;
-    if (!isContribution(step)) {
-      compactSums.add(step);
+    const contribution = step.contribution;
+    if (contribution === null) {
+      compactSums.add(step.delta!);
       continue;
     }
-    const order = step.order;
-    const sign = signs[index]!;
+    const order = contribution.order;
+    const sign = step.sign;
     orders += sign;
     items += sign * order.items;
     netCents += sign * order.netCents;
@@ -594,13 +608,15 @@ function sumDayFigures(
     hours[at]! += sign;
     hours[at + 1]! += sign * order.items;
     hours[at + 2]! += sign * order.netCents;
-    for (const [category, figures] of order.byCategory) {
-      let sum = categories.get(category);
+    for (const figures of order.categories) {
+      const category = figures.category;
+      let sum: CategorySum | undefined;
+      for (const known of categories) if (known.category === category) sum = known;
       if (sum === undefined) {
         const attrs = namesOfCategory(category);
         setLabel(key, labels, attrs.label, category);
-        sum = { attrs, orders: 0, items: 0, netCents: 0 };
-        categories.set(category, sum);
+        sum = { category, attrs, orders: 0, items: 0, netCents: 0 };
+        categories.push(sum);
       }
       sum.orders += sign;
       sum.items += sign * figures.items;
@@ -626,7 +642,7 @@ function sumDayFigures(
     addIfNonZero(add, attrs.items, hours[at + 1]!);
     addIfNonZero(add, attrs.netCents, hours[at + 2]!);
   }
-  for (const sum of categories.values()) {
+  for (const sum of categories) {
     addIfNonZero(add, sum.attrs.orders, sum.orders);
     addIfNonZero(add, sum.attrs.items, sum.items);
     addIfNonZero(add, sum.attrs.netCents, sum.netCents);
@@ -641,11 +657,24 @@ interface CustomerEntrySum {
   loyaltyOrders: number;
 }
 
+/**
+ * A customer-month item's change by one whole contribution (most items of a batch: a customer
+ * orders once or twice a month), as `sumCustomerEntries` gives it.
+ */
+function customerEntry(key: ItemKey, step: ResolvedContribution, sign: number): ItemDelta {
+  const { order, names } = step;
+  const attrs = names.customerDay;
+  const add: Record<string, number> = {};
+  addIfNonZero(add, attrs.orders, sign);
+  addIfNonZero(add, attrs.netCents, sign * order.netCents);
+  if (order.isLoyalty) add[attrs.loyaltyOrders] = sign;
+  return { key, add, labels: names.customerLabels };
+}
+
 /** The entries of a customer-month item, as `contributionItems` names them. */
 function sumCustomerEntries(
   key: ItemKey,
   steps: readonly FoldStep[],
-  signs: readonly number[],
   start: number,
   add: Record<string, number>,
   labels: Record<string, string>,
@@ -656,12 +685,13 @@ function sumCustomerEntries(
   const entries: CustomerEntrySum[] = [];
   for (let index = start; index < steps.length; index++) {
     const step = steps[index]!;
-    if (!isContribution(step)) {
-      compactSums.add(step);
+    const contribution = step.contribution;
+    if (contribution === null) {
+      compactSums.add(step.delta!);
       continue;
     }
-    const { order, names } = step;
-    const sign = signs[index]!;
+    const { order, names } = contribution;
+    const sign = step.sign;
     setLabel(key, labels, names.locationLabel, order.restaurantId);
     const attrs = names.customerDay;
     let entry: CustomerEntrySum | undefined;

@@ -211,19 +211,35 @@ export function encodeBinaryOrderEvent(event: OrderEvent): Uint8Array {
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
 
+/**
+ * A Latin-1 string of `bytes[start…end)`: through `native` (Node's `Buffer.prototype.latin1Slice`,
+ * which reads any Uint8Array) when it spells a probe right, so that a record costs no Buffer view
+ * (making one costs more than the string); else through the documented `toString` of a view, as
+ * `native` is undocumented. Exported for its test.
+ */
+export function latin1Slicer(native: unknown): (bytes: Uint8Array, start: number, end: number) => string {
+  if (typeof native === 'function') {
+    const slice = native as (this: Uint8Array, start: number, end: number) => string;
+    const probe = new Uint8Array([0x74, 0x69, 0x6c, 0x6c]);
+    let works = false;
+    try {
+      works = slice.call(probe, 1, 3) === 'il';
+    } catch {
+      works = false;
+    }
+    if (works) return (bytes, start, end) => slice.call(bytes, start, end);
+  }
+  return (bytes, start, end) =>
+    Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1', start, end);
+}
+
+const sliceLatin1 = latin1Slicer((Buffer.prototype as { latin1Slice?: unknown }).latin1Slice);
+
 /** A string of `bytes[start…end)`: latin1 when every byte is ASCII (the common case), else strict UTF-8. */
 function textOf(bytes: Uint8Array, start: number, end: number): string {
   for (let index = start; index < end; index++)
     if (bytes[index]! >= 0x80) return utf8.decode(bytes.subarray(start, end));
-  return viewOf(bytes).toString('latin1', bytes.byteOffset + start, bytes.byteOffset + end);
-}
-
-/** A Buffer over the whole memory of the last record read (a view costs an object; reused). */
-let viewed: { buffer: ArrayBufferLike; view: Buffer } | undefined;
-
-function viewOf(bytes: Uint8Array): Buffer {
-  if (viewed?.buffer !== bytes.buffer) viewed = { buffer: bytes.buffer, view: Buffer.from(bytes.buffer) };
-  return viewed.view;
+  return sliceLatin1(bytes, start, end);
 }
 
 function hexOf(bytes: Uint8Array, start: number, end: number): string {
@@ -233,8 +249,8 @@ function hexOf(bytes: Uint8Array, start: number, end: number): string {
 }
 
 /**
- * Texts that recur from record to record (locations, zones, categories, customers, files), found
- * by their bytes, so a record costs no string for them once they are known. A slot holds the
+ * Texts that recur from record to record (locations, zones, categories, files), found by their
+ * bytes, so a record costs no string for them once they are known. A slot holds the
  * bytes and the string of the last text that hashed to it; a miss decodes and replaces it.
  */
 class RecurringBytes {
@@ -282,8 +298,6 @@ const Recurring = {
   restaurantId: new RecurringBytes(8),
   timeZone: new RecurringBytes(8),
   category: new RecurringBytes(8),
-  /** Customers order again; a slot per customer of a chain of tens of thousands. */
-  userId: new RecurringBytes(15),
   file: new RecurringBytes(8),
   contentHash: new RecurringBytes(8),
   groupName: new RecurringBytes(8),
@@ -312,6 +326,12 @@ class Cursor {
 
   varint(name: string): number {
     const bytes = this.bytes;
+    // One byte, the common case (lengths, counts, quantities, flags).
+    const first = bytes[this.position];
+    if (first !== undefined && first < 0x80) {
+      this.position++;
+      return first;
+    }
     let value = 0;
     let scale = 1;
     for (let count = 0; count < 8; count++) {
@@ -327,8 +347,10 @@ class Cursor {
 
   zigzag(name: string): number {
     const value = this.varint(name);
-    // Halved as a number: a safe integer's zigzag exceeds 2^31, so no bit operations here.
-    return value % 2 === 0 ? value / 2 : -(value + 1) / 2;
+    // Halved as a number: a safe integer's zigzag exceeds 2^31, so no bit operations here; and
+    // without `%`, which costs a library call on a number beyond 2^31 (an instant's zigzag).
+    const half = Math.floor(value / 2);
+    return value === half * 2 ? half : -half - 1;
   }
 
   /** Moves past `length` bytes and returns where they start. */
@@ -409,8 +431,9 @@ class Cursor {
   }
 }
 
-/** Per category of an event's lines: its items and net cents (options on its lines included). */
+/** A category of an event's lines: its items and net cents (options on its lines included). */
 export interface CategorySummary {
+  readonly category: string;
   items: number;
   netCents: number;
 }
@@ -432,8 +455,8 @@ export interface EventSummary {
   readonly netCents: number;
   /** −Σ negative options, ≥ 0. */
   readonly discountCents: number;
-  /** Owned by the summary's reader: `summaryContribution` hands it on. */
-  readonly byCategory: Map<string, CategorySummary>;
+  /** Distinct categories. Owned by the summary's reader: `summaryContribution` hands it on. */
+  readonly categories: CategorySummary[];
 }
 
 /** Identities are compared pairwise up to this many rows of a kind; beyond, no summary. */
@@ -464,7 +487,7 @@ function readLine(cursor: Cursor): EventLine {
     if (user === 1) cursor.fail('u', 'must not be empty');
     const start = cursor.skip(user - 1, 'u');
     cursor.utf8(start, 'u');
-    userId = Recurring.userId.of(cursor.bytes, start, cursor.position, false);
+    userId = textOf(cursor.bytes, start, cursor.position);
   }
   const loyalty = cursor.bytes[cursor.skip(1, 'y')];
   if (loyalty !== 0 && loyalty !== 1) cursor.fail('y', 'must be 0 or 1');
@@ -610,7 +633,9 @@ export function readBinaryOrderEvent(bytes: Uint8Array): BinaryOrderEvent {
   // Entries past these counts are an earlier record's; every read below stays under them.
   let lineIdCount = 0;
   let optionIdentityCount = 0;
-  const byCategory = new Map<string, CategorySummary>();
+  // A list, not a Map: an order names a category or three, and a scan costs less than a Map.
+  // Made with its first category (a list grown by its first push would reserve seventeen).
+  let categories: CategorySummary[] | undefined;
   let netCents = 0;
   let items = 0;
   let isLoyalty = false;
@@ -667,10 +692,13 @@ export function readBinaryOrderEvent(bytes: Uint8Array): BinaryOrderEvent {
     items += quantity;
     isLoyalty ||= loyalty === 1;
     const category = Recurring.category.of(bytes, categoryStart, categoryEnd, false);
-    let figures = byCategory.get(category);
+    let figures: CategorySummary | undefined;
+    if (categories !== undefined)
+      for (const known of categories) if (known.category === category) figures = known;
     if (figures === undefined) {
-      figures = { items: quantity, netCents: base };
-      byCategory.set(category, figures);
+      figures = { category, items: quantity, netCents: base };
+      if (categories === undefined) categories = [figures];
+      else categories.push(figures);
     } else {
       figures.items += quantity;
       figures.netCents += base;
@@ -749,17 +777,17 @@ export function readBinaryOrderEvent(bytes: Uint8Array): BinaryOrderEvent {
 
   const retractedSources = readSources(cursor);
   const summary: EventSummary | null =
-    distinct && decider >= 0 && retractedSources === undefined
+    distinct && categories !== undefined && retractedSources === undefined
       ? {
           restaurantId: Recurring.restaurantId.of(bytes, restaurantStart, restaurantEnd, false),
           timeZone: Recurring.timeZone.of(bytes, zoneStart, zoneEnd, false),
-          customerId: userStart < 0 ? null : Recurring.userId.of(bytes, userStart, userEnd, false),
+          customerId: userStart < 0 ? null : textOf(bytes, userStart, userEnd),
           instantMs: deciderAt,
           isLoyalty,
           items,
           netCents,
           discountCents,
-          byCategory,
+          categories,
         }
       : null;
   return new BinaryOrderEvent(bytes, orderId, retractedSources, summary);

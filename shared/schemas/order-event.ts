@@ -387,7 +387,7 @@ const Recurring = {
   category: few(),
   groupName: few(),
   optionName: few(),
-  /** Customers order again; as many as the processor's name caches keep (aggregates/delta.ts). */
+  /** Customers order again; bounded to a chain of tens of thousands of them. */
   userId: new RecurringTexts(12, 100_000),
   /** Lines and options come from different files: each kind keeps its own. */
   lineLineage: { file: few(), contentHash: few() } satisfies LineageTexts,

@@ -50,8 +50,8 @@ export function syntheticAggregateItems(customers: number): { items: PlainItem[]
       const category = CATEGORIES[next(CATEGORIES.length)]!;
       const quantity = 1 + next(2);
       const cents = quantity * (199 + next(1200));
-      const known = byCategory.get(category) ?? { items: 0, netCents: 0 };
-      byCategory.set(category, { items: known.items + quantity, netCents: known.netCents + cents });
+      const known = byCategory.get(category) ?? { category, items: 0, netCents: 0 };
+      byCategory.set(category, { category, items: known.items + quantity, netCents: known.netCents + cents });
       netCents += cents;
       lineItems += quantity;
     }
@@ -69,7 +69,7 @@ export function syntheticAggregateItems(customers: number): { items: PlainItem[]
       netCents: netCents - discountCents,
       grossCents: netCents,
       discountCents,
-      byCategory,
+      categories: [...byCategory.values()],
     };
     orders++;
     for (const [id, delta] of contributionDeltas(null, contribution)) {

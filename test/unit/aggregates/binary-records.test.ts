@@ -35,6 +35,7 @@ import {
   BINARY_EVENT_VERSION,
   BinaryOrderEvent,
   encodeBinaryOrderEvent,
+  latin1Slicer,
 } from '../../../shared/schemas/order-event-binary.js';
 import { deliveryArbitrary, eventsArbitrary } from './generators.js';
 
@@ -246,6 +247,30 @@ describe('binary order records', () => {
       'record 42 is not an order event: L.0.q: must be at least 1',
     );
     expect(() => decodeOrderEvent(data.slice(0, 10), '43')).toThrow(/record 43 is not an order event: /);
+  });
+
+  it("read texts through Node's Latin-1 slice, or through a Buffer view when it is missing or wrong", () => {
+    // Prepare: slices of records that share their memory with others, as the SDK's records do.
+    const native = (Buffer.prototype as { latin1Slice?: unknown }).latin1Slice;
+    const slicers = [latin1Slicer(native), latin1Slicer(undefined), latin1Slicer(() => 'wrong')];
+    const scenario = fc
+      .tuple(fc.uint8Array({ minLength: 1, maxLength: 64 }), fc.nat(), fc.nat(), fc.nat({ max: 16 }))
+      .map(([bytes, a, b, padding]) => {
+        const memory = new Uint8Array(bytes.length + 2 * padding);
+        memory.set(bytes, padding);
+        const view = memory.subarray(padding, padding + bytes.length);
+        const start = a % (bytes.length + 1);
+        return { view, start, end: start + (b % (bytes.length - start + 1)) };
+      });
+    fc.assert(
+      fc.property(scenario, ({ view, start, end }) => {
+        // Act
+        const texts = slicers.map((slice) => slice(view, start, end));
+        // Assess
+        const expected = Buffer.from(view).toString('latin1', start, end);
+        expect(texts).toEqual([expected, expected, expected]);
+      }),
+    );
   });
 });
 

@@ -154,10 +154,10 @@ describe('order contribution (CONTRACT.md §2, by hand)', () => {
       grossCents: 2450,
       discountCents: 200,
     });
-    expect(Object.fromEntries(contribution!.byCategory)).toEqual({
-      Burgers: { items: 2, netCents: 1950 },
-      Drinks: { items: 1, netCents: 300 },
-    });
+    expect(contribution!.categories).toEqual([
+      { category: 'Burgers', items: 2, netCents: 1950 },
+      { category: 'Drinks', items: 1, netCents: 300 },
+    ]);
   });
 
   it('takes location and customer from the earliest line, ties by file then row', () => {
