@@ -159,8 +159,9 @@ export interface LocationDayNames {
 }
 
 /**
- * Names are derived from the few locations, categories and dates of a chain; the bound only keeps a pathological input from growing the caches without end. Keys
- * are `ownedString`s: a name read from a record must not keep the record's text alive.
+ * Names are derived from the few locations, categories and dates of a chain; the bound only keeps
+ * a pathological input from growing the caches without end. Keys are `ownedString`s: a name read
+ * from a record must not keep the record's text alive.
  */
 const NAME_CACHE_LIMIT = 100_000;
 const locationNames = new Map<string, LocationNames>();

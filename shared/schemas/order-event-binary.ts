@@ -250,8 +250,8 @@ function hexOf(bytes: Uint8Array, start: number, end: number): string {
 
 /**
  * Texts that recur from record to record (locations, zones, categories, files), found by their
- * bytes, so a record costs no string for them once they are known. A slot holds the
- * bytes and the string of the last text that hashed to it; a miss decodes and replaces it.
+ * bytes, so a record costs no string for them once they are known. A slot holds the bytes and the
+ * string of the last text that hashed to it; a miss decodes and replaces it.
  */
 class RecurringBytes {
   private readonly keys: (Uint8Array | undefined)[];
