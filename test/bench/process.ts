@@ -8,7 +8,8 @@
  *     naive writer's count (below) is taken once from the final states, outside the timed passes.
  *     Baseline, in the same run: `JSON.parse` of the same events as JSON records (the stream's
  *     format before the binary records) and nothing else (`json_parse_records_per_s`), the least
- *     any reader of that format pays.
+ *     any reader of that format pays. The fold's, the decode's and the baseline's passes are
+ *     taken in turns, so that the machine's drift falls alike on the three and their ratios hold.
  * (b) `writes_per_order`, `wcu_per_order`: the real processor over the filled stream at 500-record
  *     batches. A middleware on the DocumentClient counts every write it makes (aggregates, ledger,
  *     checkpoint and status) and bills it from item sizes (`dynamo-cost.ts`): it asks for the item
@@ -295,27 +296,41 @@ function foldFigures(pass: FoldPass): Omit<FoldFigures, 'recordBytes' | 'recordR
   return { records, batches, plannedWrites, perRecordWrites, acceptedOrders, naiveWrites };
 }
 
-/** Median wall and CPU seconds of `passes` runs of `work` (after one warm-up run). */
-function medianPass(work: () => void, passes = 5): { seconds: number; cpuSeconds: number } {
-  work();
-  const measured: { seconds: number; cpuSeconds: number }[] = [];
+interface PassTime {
+  readonly seconds: number;
+  readonly cpuSeconds: number;
+}
+
+/**
+ * Median wall and CPU seconds of `passes` runs of each of `works` (after one warm-up run of each),
+ * taken in turns (one pass of each, then the next round), so that the machine's drift, which moves
+ * its speed by up to three times within minutes here, falls alike on every work and their ratios
+ * hold.
+ */
+function medianPassesInTurn(works: readonly (() => void)[], passes: number): PassTime[] {
+  for (const work of works) work();
+  const measured: PassTime[][] = works.map(() => []);
   for (let pass = 0; pass < passes; pass++) {
-    const cpu = process.cpuUsage();
-    const started = performance.now();
-    work();
-    const used = process.cpuUsage(cpu);
-    measured.push({
-      seconds: (performance.now() - started) / 1000,
-      cpuSeconds: (used.user + used.system) / 1e6,
+    works.forEach((work, index) => {
+      const cpu = process.cpuUsage();
+      const started = performance.now();
+      work();
+      const used = process.cpuUsage(cpu);
+      measured[index]!.push({
+        seconds: (performance.now() - started) / 1000,
+        cpuSeconds: (used.user + used.system) / 1e6,
+      });
     });
   }
-  measured.sort((a, b) => a.seconds - b.seconds);
-  return measured[Math.floor(measured.length / 2)]!;
+  return measured.map((times) => {
+    const sorted = [...times].sort((x, y) => x.seconds - y.seconds);
+    return sorted[Math.floor(sorted.length / 2)]!;
+  });
 }
 
 /**
  * Passes of (a) and of its decode and baseline measurements: a pass over the default profile takes
- * 30–150 ms, so a median of many damps the machine's drift and the collector's timing.
+ * 20–60 ms, so a median of many damps the machine's drift and the collector's timing.
  */
 const FOLD_PASSES = 15;
 
@@ -337,19 +352,24 @@ function measureFold(records: readonly PutRecord[]) {
       recordRows += event.lines.length + event.options.length;
     }
   const figures = { ...foldFigures(foldOnce(shards)), recordBytes, recordRows };
-  const whole = medianPass(() => foldOnce(shards), FOLD_PASSES);
-  const decodeOnly = medianPass(() => {
-    for (const list of shards) for (const record of list) decodeOrderEvent(record.data);
-  }, FOLD_PASSES);
   // The baseline: what merely parsing the same events as JSON records (the stream's former
   // format, `encodeOrderEvent`) costs, with no check, fold or sum.
   const utf8 = new TextDecoder();
   const jsonRecords = shards.map((list) =>
     list.map((record) => encodeOrderEvent(plainOrderEvent(decodeOrderEvent(record.data)))),
   );
-  const parseOnly = medianPass(() => {
-    for (const list of jsonRecords) for (const data of list) JSON.parse(utf8.decode(data));
-  }, FOLD_PASSES);
+  const [whole, decodeOnly, parseOnly] = medianPassesInTurn(
+    [
+      () => foldOnce(shards),
+      () => {
+        for (const list of shards) for (const record of list) decodeOrderEvent(record.data);
+      },
+      () => {
+        for (const list of jsonRecords) for (const data of list) JSON.parse(utf8.decode(data));
+      },
+    ],
+    FOLD_PASSES,
+  ) as [PassTime, PassTime, PassTime];
   return {
     figures,
     seconds: whole.seconds,
