@@ -207,12 +207,13 @@ export class DynamoShardStore implements ShardStore {
     // `NOT #l > :l AND NOT #l < :l` is "absent or equal".
     const conditions = write.condition.kind === 'below' ? ['NOT #w >= :c'] : ['#w = :c'];
     values[':c'] = sequenceSortKey(write.condition.sequence);
-    Object.entries(write.delta.add).forEach(([name, value], index) => {
-      if (value === 0) return;
-      names[`#a${index}`] = name;
-      values[`:a${index}`] = value;
+    const { names: counters, values: amounts } = write.delta;
+    for (let index = 0; index < counters.length; index++) {
+      if (amounts[index] === 0) continue;
+      names[`#a${index}`] = counters[index]!;
+      values[`:a${index}`] = amounts[index];
       adds.push(`#a${index} :a${index}`);
-    });
+    }
     Object.entries(write.delta.labels).forEach(([name, value], index) => {
       names[`#l${index}`] = name;
       values[`:l${index}`] = value;

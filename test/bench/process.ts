@@ -583,9 +583,9 @@ async function measureNaiveWriter(embedded: Embedded, records: readonly PutRecor
       const values: Record<string, unknown> = {};
       const adds: string[] = [];
       const sets: string[] = [];
-      Object.entries(delta.add).forEach(([name, value], index) => {
+      delta.names.forEach((name, index) => {
         names[`#a${index}`] = name;
-        values[`:a${index}`] = value;
+        values[`:a${index}`] = delta.values[index];
         adds.push(`#a${index} :a${index}`);
       });
       Object.entries(delta.labels).forEach(([name, value], index) => {

@@ -102,7 +102,13 @@ describe.each(engines)('shard processor on %s', (engine) => {
       labels: Record<string, string>,
       orders: number,
     ) =>
-      store.writeItem({ key, delta: { key, add: { o: orders }, labels }, shardId, condition, highWaterMark });
+      store.writeItem({
+        key,
+        delta: { key, names: ['o'], values: [orders], labels },
+        shardId,
+        condition,
+        highWaterMark,
+      });
 
     // Act: below an absent mark; a replay; a second name for a label; a new label beside an equal
     // one; a stale and a current "equals"

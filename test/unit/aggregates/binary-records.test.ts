@@ -37,6 +37,7 @@ import {
   encodeBinaryOrderEvent,
   latin1Slicer,
 } from '../../../shared/schemas/order-event-binary.js';
+import { deltaForm } from './delta-form.js';
 import { deliveryArbitrary, eventsArbitrary } from './generators.js';
 
 /** Texts from a small alphabet (so identities repeat), JSON's special characters and non-ASCII. */
@@ -303,7 +304,7 @@ describe('planBatch over binary records', () => {
               const other = reference.items.get(itemId)!;
               expect(item.stepCount).toBe(other.stepCount);
               for (const mark of [null, ...plain.map((record) => record.sequence)])
-                expect(owedDelta(item, mark)).toEqual(owedDelta(other, mark));
+                expect(deltaForm(owedDelta(item, mark))).toEqual(deltaForm(owedDelta(other, mark)));
             }
             expect([...plan.changedStates].map(([id, state]) => [id, encodeOrderState(state)])).toEqual(
               [...reference.changedStates].map(([id, state]) => [id, encodeOrderState(state)]),

@@ -211,14 +211,14 @@ describe('DynamoShardStore', () => {
     // Act
     await store().writeItem({
       key,
-      delta: { key, add: { o: 2, n: 1_250 }, labels: { lc: 'loc-1', kx: 'Burgers' } },
+      delta: { key, names: ['o', 'n'], values: [2, 1_250], labels: { lc: 'loc-1', kx: 'Burgers' } },
       shardId: 'shardId-000000000001',
       condition: { kind: 'below', sequence: 100n },
       highWaterMark: 120n,
     });
     await store().writeItem({
       key,
-      delta: { key, add: { o: 1 }, labels: {} },
+      delta: { key, names: ['o'], values: [1], labels: {} },
       shardId: 'shardId-000000000001',
       condition: { kind: 'equals', sequence: 110n },
       highWaterMark: 120n,
