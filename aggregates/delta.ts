@@ -656,7 +656,11 @@ function sumDayFigures(
     for (const figures of order.categories) {
       const category = figures.category;
       let sum: CategorySum | undefined;
-      for (const known of categories) if (known.category === category) sum = known;
+      for (const known of categories) {
+        if (known.category !== category) continue;
+        sum = known;
+        break;
+      }
       if (sum === undefined) {
         const attrs = namesOfCategory(category);
         setLabel(key, labels, attrs.label, category);
@@ -739,7 +743,11 @@ function sumCustomerEntries(
     setLabel(key, labels, names.locationLabel, order.restaurantId);
     const attrs = names.customerDay;
     let entry: CustomerEntrySum | undefined;
-    for (const known of entries) if (known.attrs.orders === attrs.orders) entry = known;
+    for (const known of entries) {
+      if (known.attrs.orders !== attrs.orders) continue;
+      entry = known;
+      break;
+    }
     if (entry === undefined) {
       entry = { attrs, orders: 0, netCents: 0, loyaltyOrders: 0 };
       entries.push(entry);

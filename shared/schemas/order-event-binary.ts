@@ -242,6 +242,10 @@ function textOf(bytes: Uint8Array, start: number, end: number): string {
   return sliceLatin1(bytes, start, end);
 }
 
+/** `textOf` of bytes already checked (`Cursor.utf8`), which told whether they are all ASCII. */
+const checkedTextOf = (bytes: Uint8Array, start: number, end: number, ascii: boolean): string =>
+  ascii ? sliceLatin1(bytes, start, end) : utf8.decode(bytes.subarray(start, end));
+
 function hexOf(bytes: Uint8Array, start: number, end: number): string {
   let text = '';
   for (let index = start; index < end; index++) text += HEX[bytes[index]!];
@@ -315,6 +319,8 @@ class Cursor {
   row = 0;
   /** Whether the last `text` was hex. */
   hex = false;
+  /** Whether the bytes of the last `utf8` check were all ASCII. */
+  ascii = true;
 
   constructor(readonly bytes: Uint8Array) {}
 
@@ -391,7 +397,8 @@ class Cursor {
     for (; index + 4 <= end; index += 4)
       any |= bytes[index]! | bytes[index + 1]! | bytes[index + 2]! | bytes[index + 3]!;
     for (; index < end; index++) any |= bytes[index]!;
-    if (any < 0x80) return;
+    this.ascii = any < 0x80;
+    if (this.ascii) return;
     try {
       utf8.decode(bytes.subarray(start, end));
     } catch {
@@ -626,7 +633,7 @@ export function readBinaryOrderEvent(bytes: Uint8Array): BinaryOrderEvent {
   const eventStart = cursor.text('e');
   if (cursor.position === eventStart) cursor.fail('e', 'must not be empty');
   const orderStart = cursor.str('o', true);
-  const orderId = textOf(bytes, orderStart, cursor.position);
+  const orderId = checkedTextOf(bytes, orderStart, cursor.position, cursor.ascii);
 
   const lineCount = cursor.varint('L');
   let distinct = lineCount <= SUMMARY_ROW_LIMIT;
@@ -650,6 +657,7 @@ export function readBinaryOrderEvent(bytes: Uint8Array): BinaryOrderEvent {
   let zoneEnd = 0;
   let userStart = -1;
   let userEnd = 0;
+  let userAscii = true;
   cursor.list = 'L';
   for (let index = 0; index < lineCount; index++) {
     cursor.row = index;
@@ -663,10 +671,12 @@ export function readBinaryOrderEvent(bytes: Uint8Array): BinaryOrderEvent {
     const createdAtMs = cursor.zigzag('t');
     const user = cursor.varint('u');
     let lineUser = -1;
+    let lineUserAscii = true;
     if (user > 0) {
       if (user === 1) cursor.fail('u', 'must not be empty');
       lineUser = cursor.skip(user - 1, 'u');
       cursor.utf8(lineUser, 'u');
+      lineUserAscii = cursor.ascii;
     }
     const lineUserEnd = cursor.position;
     const loyalty = bytes[cursor.skip(1, 'y')];
@@ -694,7 +704,11 @@ export function readBinaryOrderEvent(bytes: Uint8Array): BinaryOrderEvent {
     const category = Recurring.category.of(bytes, categoryStart, categoryEnd, false);
     let figures: CategorySummary | undefined;
     if (categories !== undefined)
-      for (const known of categories) if (known.category === category) figures = known;
+      for (const known of categories) {
+        if (known.category !== category) continue;
+        figures = known;
+        break;
+      }
     if (figures === undefined) {
       figures = { category, items: quantity, netCents: base };
       if (categories === undefined) categories = [figures];
@@ -723,6 +737,7 @@ export function readBinaryOrderEvent(bytes: Uint8Array): BinaryOrderEvent {
       zoneEnd = lineZoneEnd;
       userStart = lineUser;
       userEnd = lineUserEnd;
+      userAscii = lineUserAscii;
     }
   }
 
@@ -781,7 +796,7 @@ export function readBinaryOrderEvent(bytes: Uint8Array): BinaryOrderEvent {
       ? {
           restaurantId: Recurring.restaurantId.of(bytes, restaurantStart, restaurantEnd, false),
           timeZone: Recurring.timeZone.of(bytes, zoneStart, zoneEnd, false),
-          customerId: userStart < 0 ? null : textOf(bytes, userStart, userEnd),
+          customerId: userStart < 0 ? null : checkedTextOf(bytes, userStart, userEnd, userAscii),
           instantMs: deciderAt,
           isLoyalty,
           items,
