@@ -38,7 +38,7 @@ export function deltaCounters(delta: ItemDelta): Record<string, number> {
 }
 
 /** Sums by counter name as a delta's parallel lists (Map order: first added first). */
-function countersOf(sums: ReadonlyMap<string, number>): { names: string[]; values: number[] } {
+function countersOf(sums: ReadonlyMap<string, number>): Counters {
   return { names: [...sums.keys()], values: [...sums.values()] };
 }
 
@@ -276,22 +276,27 @@ export interface CompactDelta {
   readonly labelValues: readonly string[];
 }
 
-interface CompactBuild {
-  readonly key: ItemKey;
+/** A delta's counters being built. */
+interface Counters {
   readonly names: string[];
   readonly values: number[];
+}
+
+interface CompactBuild extends Counters {
+  readonly key: ItemKey;
   readonly labelNames: string[];
   readonly labelValues: string[];
 }
 
 /**
- * Appends a counter. One contribution names each counter at most once (categories are distinct;
- * two categories with one code fail at their label below), so appending is summing.
+ * Appends a counter; a zero is left out. One contribution names each counter at most once
+ * (categories are distinct; two categories with one code fail at their label below), and so does
+ * a sum by figure, so appending is summing.
  */
-function add(item: CompactBuild, attribute: string, value: number): void {
+function add(counters: Counters, attribute: string, value: number): void {
   if (value === 0) return;
-  item.names.push(attribute);
-  item.values.push(value);
+  counters.names.push(attribute);
+  counters.values.push(value);
 }
 
 function label(item: CompactBuild, attribute: string, name: string): void {
@@ -529,19 +534,6 @@ export function sumFoldSteps(
   return { key, names: counters.names, values: counters.values, labels };
 }
 
-/** A delta's counters being built. */
-interface Counters {
-  readonly names: string[];
-  readonly values: number[];
-}
-
-/** Appends a counter of a sum whose names are distinct; a zero sum is left out. */
-function addIfNonZero(counters: Counters, attribute: string, sum: number): void {
-  if (sum === 0) return;
-  counters.names.push(attribute);
-  counters.values.push(sum);
-}
-
 /**
  * The compact steps of an item's sum, by counter name. Their labels are set in step order beside
  * the whole contributions' (a label is set once and only ever compared after, so the first
@@ -573,7 +565,7 @@ class CompactSums {
     for (const [name, value] of this.sums) {
       const at = names.indexOf(name);
       if (at < 0) {
-        addIfNonZero(counters, name, value);
+        add(counters, name, value);
         continue;
       }
       const sum = values[at]! + value;
@@ -672,29 +664,29 @@ function sumDayFigures(
       sum.netCents += sign * figures.netCents;
     }
   }
-  addIfNonZero(counters, Attr.orders, orders);
-  addIfNonZero(counters, Attr.items, items);
-  addIfNonZero(counters, Attr.netCents, netCents);
-  addIfNonZero(counters, Attr.grossCents, grossCents);
-  addIfNonZero(counters, Attr.discountCents, discountCents);
-  addIfNonZero(counters, Attr.discountedOrders, discountedOrders);
-  addIfNonZero(counters, Attr.discountedItems, discountedItems);
-  addIfNonZero(counters, Attr.discountedNetCents, discountedNetCents);
-  addIfNonZero(counters, Attr.discountedGrossCents, discountedGrossCents);
-  addIfNonZero(counters, Attr.guestOrders, guestOrders);
-  addIfNonZero(counters, Attr.guestNetCents, guestNetCents);
+  add(counters, Attr.orders, orders);
+  add(counters, Attr.items, items);
+  add(counters, Attr.netCents, netCents);
+  add(counters, Attr.grossCents, grossCents);
+  add(counters, Attr.discountCents, discountCents);
+  add(counters, Attr.discountedOrders, discountedOrders);
+  add(counters, Attr.discountedItems, discountedItems);
+  add(counters, Attr.discountedNetCents, discountedNetCents);
+  add(counters, Attr.discountedGrossCents, discountedGrossCents);
+  add(counters, Attr.guestOrders, guestOrders);
+  add(counters, Attr.guestNetCents, guestNetCents);
   if (hours === undefined) return;
   for (let hour = 0; hour < 24; hour++) {
     const attrs = HOUR_ATTRS[hour]!;
     const at = hour * HOUR_FIGURES;
-    addIfNonZero(counters, attrs.orders, hours[at]!);
-    addIfNonZero(counters, attrs.items, hours[at + 1]!);
-    addIfNonZero(counters, attrs.netCents, hours[at + 2]!);
+    add(counters, attrs.orders, hours[at]!);
+    add(counters, attrs.items, hours[at + 1]!);
+    add(counters, attrs.netCents, hours[at + 2]!);
   }
   for (const sum of categories) {
-    addIfNonZero(counters, sum.attrs.orders, sum.orders);
-    addIfNonZero(counters, sum.attrs.items, sum.items);
-    addIfNonZero(counters, sum.attrs.netCents, sum.netCents);
+    add(counters, sum.attrs.orders, sum.orders);
+    add(counters, sum.attrs.items, sum.items);
+    add(counters, sum.attrs.netCents, sum.netCents);
   }
 }
 
@@ -714,8 +706,8 @@ function customerEntry(key: ItemKey, step: ResolvedContribution, sign: number): 
   const { order, names } = step;
   const attrs = names.customerDay;
   const counters: Counters = { names: [attrs.orders], values: [sign] };
-  addIfNonZero(counters, attrs.netCents, sign * order.netCents);
-  if (order.isLoyalty) addIfNonZero(counters, attrs.loyaltyOrders, sign);
+  add(counters, attrs.netCents, sign * order.netCents);
+  if (order.isLoyalty) add(counters, attrs.loyaltyOrders, sign);
   return { key, names: counters.names, values: counters.values, labels: names.customerLabels };
 }
 
@@ -757,9 +749,9 @@ function sumCustomerEntries(
     if (order.isLoyalty) entry.loyaltyOrders += sign;
   }
   for (const entry of entries) {
-    addIfNonZero(counters, entry.attrs.orders, entry.orders);
-    addIfNonZero(counters, entry.attrs.netCents, entry.netCents);
-    addIfNonZero(counters, entry.attrs.loyaltyOrders, entry.loyaltyOrders);
+    add(counters, entry.attrs.orders, entry.orders);
+    add(counters, entry.attrs.netCents, entry.netCents);
+    add(counters, entry.attrs.loyaltyOrders, entry.loyaltyOrders);
   }
 }
 
