@@ -33,6 +33,7 @@ import {
 } from '../../aggregates/order-state.js';
 import { backoffDelayMs, sleepMs } from '../../ingest/retry.js';
 import type { ResourceNames } from '../../shared/resources.js';
+import { settleAll } from '../../shared/settle.js';
 import type { ItemWrite, LedgerWrite, ShardStore, VersionedState } from './flush.js';
 import {
   BATCH_WRITE_LIMIT,
@@ -163,7 +164,7 @@ export class DynamoShardStore implements ShardStore {
     for (let start = 0; start < keys.length; start += BATCH_GET_LIMIT) {
       chunks.push(keys.slice(start, start + BATCH_GET_LIMIT));
     }
-    await Promise.all(chunks.map((chunk) => this.getChunk(table, chunk, onItem)));
+    await settleAll(chunks.map((chunk) => this.getChunk(table, chunk, onItem)));
   }
 
   /** One BatchGetItem's worth of keys, unprocessed keys retried with backoff. */
@@ -185,13 +186,17 @@ export class DynamoShardStore implements ShardStore {
     }
   }
 
-  /** Puts in BatchWriteItem requests of 25, in flight together, unprocessed items retried with backoff. */
+  /**
+   * Puts in BatchWriteItem requests of 25, in flight together, unprocessed items retried with
+   * backoff. When one fails the others are still awaited before this throws: a put left in flight
+   * could land after the batch's replay has put the same item, and undo it.
+   */
   private async putChunks(table: string, items: readonly Record<string, unknown>[]): Promise<void> {
     const chunks: Record<string, unknown>[][] = [];
     for (let start = 0; start < items.length; start += BATCH_WRITE_LIMIT) {
       chunks.push(items.slice(start, start + BATCH_WRITE_LIMIT));
     }
-    await Promise.all(chunks.map((chunk) => putBatch(this.doc, table, chunk, this.options.retry)));
+    await settleAll(chunks.map((chunk) => putBatch(this.doc, table, chunk, this.options.retry)));
   }
 
   async writeItem(

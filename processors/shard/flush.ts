@@ -49,6 +49,7 @@ import {
   shardCode,
 } from '../../aggregates/keys.js';
 import type { OrderState } from '../../aggregates/order-state.js';
+import { settleAll } from '../../shared/settle.js';
 
 /** Points in a flush where the fault-injection seam may stop the process. */
 export const CrashWindow = {
@@ -155,19 +156,30 @@ export interface FlushResult {
   readonly lastSequence: string;
 }
 
+/**
+ * Runs `work` on every value, `concurrency` at a time. After a failure no new work starts, and the
+ * work in flight is awaited before the first error is thrown: the flush returns (and a Lambda
+ * reports its batch failed) only once none of its writes can still land.
+ */
 async function mapConcurrent<T>(
   values: readonly T[],
   concurrency: number,
   work: (value: T, index: number) => Promise<void>,
 ): Promise<void> {
   let next = 0;
+  let failed = false;
   const workers = Array.from({ length: Math.min(concurrency, values.length) }, async () => {
-    while (next < values.length) {
+    while (next < values.length && !failed) {
       const index = next++;
-      await work(values[index]!, index);
+      try {
+        await work(values[index]!, index);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
     }
   });
-  await Promise.all(workers);
+  await settleAll(workers);
 }
 
 /** The batch's items shared by shards (the ones the live dashboards read), and the customer months. */

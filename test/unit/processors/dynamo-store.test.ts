@@ -204,6 +204,30 @@ describe('DynamoShardStore', () => {
     expect(requests.flat().map((request) => request.PutRequest.Item)).toEqual(parts);
   });
 
+  it('throws a failed batch put only once the other puts of the call have landed', async () => {
+    // Prepare: of 30 parts, the chunk of 5 fails at once (throttled past its budget) while the
+    // chunk of 25 is still on its way. A put left in flight could land after the batch's replay.
+    const throttled = Object.assign(new Error('throttled'), { name: 'ThrottlingException' });
+    let landed = false;
+    dynamo.on(BatchWriteCommand).callsFake(async (input: { RequestItems: Record<string, unknown[]> }) => {
+      if (input.RequestItems[names.aggregatesTable]!.length === 5) throw throttled;
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      landed = true;
+      return {};
+    });
+    const parts = Array.from({ length: 30 }, (_, index) => ({ pk: `C#u${index}`, sk: 'M#2023-08#1' }));
+    // Act
+    const outcome = await store(1)
+      .putOwnedItems(parts)
+      .then(
+        () => 'resolved',
+        (error: Error) => error.name,
+      );
+    // Assess
+    expect(outcome).toBe('ThrottlingException');
+    expect(landed).toBe(true);
+  });
+
   it('guards item updates with conditions that hold no parenthesised group', async () => {
     // Prepare
     dynamo.on(UpdateCommand).resolves({});

@@ -122,4 +122,31 @@ describe('flushBatch with crashes (memory store)', () => {
     expect(result.itemWrites).toBe(store.items.size);
     expect(store.itemWrites).toBe(store.items.size);
   });
+
+  it('fails only once the item updates in flight have landed, and starts none after the failure', async () => {
+    // Prepare: the first update fails at once; the others in flight with it take a while.
+    const events = sampleEvents(12, 3);
+    const records = events.map((event, index) => ({ sequence: BigInt(index + 1), event }));
+    const store = new MemoryShardStore();
+    const write = store.writeItem.bind(store);
+    let started = 0;
+    let inFlight = 0;
+    store.writeItem = async (item) => {
+      started++;
+      if (started === 1) throw new Error('no capacity');
+      inFlight++;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      inFlight--;
+      return write(item);
+    };
+    // Act
+    const outcome = await flushBatch(store, SHARDS[0], records, { concurrency: 3 }).then(
+      () => 'resolved',
+      (error: Error) => error.message,
+    );
+    // Assess: the two updates started with the failed one landed; no fourth one started.
+    expect(outcome).toBe('no capacity');
+    expect(inFlight).toBe(0);
+    expect(started).toBe(3);
+  });
 });
