@@ -65,12 +65,15 @@ export async function runProcessCommand(
   }
 }
 
-/** Rows of the lag table, and whether any shard is behind `maxLagMs`. */
+/**
+ * Rows of the lag table (then a line per failing shard with its error), whether any shard is
+ * behind `maxLagMs`, and whether any is failing (its consumer failed and has not flushed since).
+ */
 export function lagReport(
   states: readonly ShardStateItem[],
   maxLagMs: number,
   now: number,
-): { readonly lines: string[]; readonly behind: boolean } {
+): { readonly lines: string[]; readonly behind: boolean; readonly failing: boolean } {
   const header = ['shard', 'lag ms', 'records/s', 'orders/s', 'checkpoint', 'updated', 'state'];
   const rows = states
     .filter((state) => !state.done)
@@ -81,8 +84,18 @@ export function lagReport(
       String(state.ordersPerSecond ?? 0),
       state.checkpoint === undefined ? '-' : `…${state.checkpoint.slice(-12)}`,
       state.updatedAt === undefined ? '-' : `${Math.round((now - state.updatedAt) / 1000)} s ago`,
-      (state.lagMs ?? Number.POSITIVE_INFINITY) > maxLagMs ? 'BEHIND' : 'ok',
+      state.error !== undefined
+        ? 'FAILING'
+        : (state.lagMs ?? Number.POSITIVE_INFINITY) > maxLagMs
+          ? 'BEHIND'
+          : 'ok',
     ]);
+  const errors = states
+    .filter((state) => !state.done && state.error !== undefined)
+    .map(
+      (state) =>
+        `${state.shardId} failed${state.errorAt === undefined ? '' : ` ${Math.round((now - state.errorAt) / 1000)} s ago`}: ${state.error}`,
+    );
   const widths = header.map((title, column) =>
     Math.max(title.length, ...rows.map((row) => row[column]!.length)),
   );
@@ -92,12 +105,16 @@ export function lagReport(
       .join('  ')
       .trimEnd();
   return {
-    lines: [format(header), ...rows.map(format)],
+    lines: [format(header), ...rows.map(format), ...errors],
     behind: rows.some((row) => row[6] === 'BEHIND'),
+    failing: errors.length > 0,
   };
 }
 
-/** Reads the shard status items; exit code 1 when a shard is behind `--max-lag-ms` (default 60000). */
+/**
+ * Reads the shard status items; exit code 1 when a shard is failing or behind `--max-lag-ms`
+ * (default 60000).
+ */
 export async function runLagCommand(options: LagCommandOptions, globals: GlobalOptions): Promise<void> {
   const maxLagMs = positiveInteger('--max-lag-ms', options.maxLagMs, 60_000);
   const { openContext } = await import('../../shared/cli/context.js');
@@ -108,6 +125,7 @@ export async function runLagCommand(options: LagCommandOptions, globals: GlobalO
     const report = lagReport(states, maxLagMs, Date.now());
     if (!options.json) process.stdout.write(`${report.lines.join('\n')}\n`);
     if (states.length === 0) throw new CliError('no shard has been processed yet', ExitCode.Failure);
+    if (report.failing) throw new CliError('a shard is failing (its error is above)', ExitCode.Failure);
     if (report.behind) throw new CliError(`a shard is more than ${maxLagMs} ms behind`, ExitCode.Failure);
   } finally {
     await context.close();

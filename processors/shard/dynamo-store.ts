@@ -56,6 +56,9 @@ export interface ShardStateItem {
   readonly ordersPerSecond?: number;
   readonly checkpointAt?: number;
   readonly updatedAt?: number;
+  /** Why the shard's consumer last failed; cleared by its next status after a success. */
+  readonly error?: string;
+  readonly errorAt?: number;
 }
 
 /** The checkpoint would move backwards: another consumer is ahead on this shard. */
@@ -338,10 +341,17 @@ export class DynamoShardStore implements ShardStore {
     return items;
   }
 
-  /** Records the shard's lag and throughput (and `done` once a closed shard is drained). */
+  /**
+   * Records the shard's lag and throughput (and `done` once a closed shard is drained), or the
+   * error its consumer failed with. A status without an error clears the last one: the consumer
+   * is running again.
+   */
   async saveShardStatus(
     shardId: string,
-    status: Pick<ShardStateItem, 'lagMs' | 'recordsPerSecond' | 'ordersPerSecond' | 'done'>,
+    status: Pick<
+      ShardStateItem,
+      'lagMs' | 'recordsPerSecond' | 'ordersPerSecond' | 'done' | 'error' | 'errorAt'
+    >,
   ): Promise<void> {
     const sets = ['#updatedAt = :updatedAt'];
     const names: Record<string, string> = { '#updatedAt': 'updatedAt' };
@@ -352,12 +362,18 @@ export class DynamoShardStore implements ShardStore {
       names[`#${name}`] = name;
       values[`:${name}`] = value;
     }
+    let expression = `SET ${sets.join(', ')}`;
+    if (status.error === undefined) {
+      names['#error'] = 'error';
+      names['#errorAt'] = 'errorAt';
+      expression += ' REMOVE #error, #errorAt';
+    }
     await this.send(() =>
       this.doc.send(
         new UpdateCommand({
           TableName: this.names.stateTable,
           Key: { ...shardStateKey(this.options.streamName, shardId) },
-          UpdateExpression: `SET ${sets.join(', ')}`,
+          UpdateExpression: expression,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
         }),
@@ -394,5 +410,6 @@ function toShardState(item: Record<string, unknown>): ShardStateItem {
     ordersPerSecond: numberOf('ordersPerSecond'),
     checkpointAt: numberOf('checkpointAt'),
     updatedAt: numberOf('updatedAt'),
+    ...(typeof item['error'] === 'string' ? { error: item['error'], errorAt: numberOf('errorAt') } : {}),
   };
 }

@@ -20,7 +20,7 @@ import type { ResourceNames } from '../../shared/resources.js';
 import { decodeOrderEvent, PoisonRecordError } from '../../shared/schemas/order-event.js';
 import { sleep } from '../../shared/sleep.js';
 import { flushWhenFree } from './batching.js';
-import { DynamoShardStore } from './dynamo-store.js';
+import { CheckpointRegressionError, DynamoShardStore } from './dynamo-store.js';
 import { type CrashHook, flushBatch, InjectedCrash } from './flush.js';
 import { type RetryPolicy, retryThrottled } from './retry.js';
 
@@ -67,6 +67,14 @@ export interface ProcessorOptions {
    * process while its poll puts.
    */
   readonly producerDone?: Promise<unknown>;
+  /**
+   * Without `untilCaughtUp`: how long a shard whose consumer failed waits before it is consumed
+   * again from its checkpoint, doubling with each failure in a row up to `restartMaxMs`.
+   * @default 1000
+   */
+  readonly restartDelayMs?: number;
+  /** @default 60000 */
+  readonly restartMaxMs?: number;
   /** Fault-injection seam for tests; absent in production. */
   readonly crashAt?: CrashHook;
   readonly retry?: RetryPolicy;
@@ -134,9 +142,17 @@ export async function runShardProcessors(
     ...(options.retry ? { retry: options.retry } : {}),
     now,
   });
-  const summaries = new Map<string, ShardSummary>();
+  const summaries = new Map<string, { -readonly [K in keyof ShardSummary]: ShardSummary[K] }>();
   const running = new Map<string, Promise<void>>();
   let failure: unknown;
+  // Stops every consumer when the run must end on a failure (a consumer's own loop watches it).
+  const stopAll = new AbortController();
+  const signal =
+    options.signal === undefined ? stopAll.signal : AbortSignal.any([options.signal, stopAll.signal]);
+  /** Without `untilCaughtUp`: failures in a row per shard, and when it may be consumed again. */
+  const restarts = new Map<string, { readonly failures: number; readonly at: number }>();
+  const restartDelayMs = options.restartDelayMs ?? 1_000;
+  const restartMaxMs = options.restartMaxMs ?? 60_000;
   let producing = options.producerDone !== undefined;
   options.producerDone?.then(
     () => (producing = false),
@@ -147,7 +163,15 @@ export async function runShardProcessors(
 
   /** `closed`: the shard was split or merged, so only a null iterator, not a lag of 0, is its end. */
   const consume = async (shardId: string, closed: boolean): Promise<void> => {
-    const summary = { shardId, records: 0, poisonRecords: 0, batches: 0, itemWrites: 0, ordersChanged: 0 };
+    // A shard consumed again after a failure adds to its summary.
+    const summary = summaries.get(shardId) ?? {
+      shardId,
+      records: 0,
+      poisonRecords: 0,
+      batches: 0,
+      itemWrites: 0,
+      ordersChanged: 0,
+    };
     summaries.set(shardId, summary);
     const state = await store.readShardState(shardId);
     const iterator = await retryThrottled(
@@ -175,7 +199,7 @@ export async function runShardProcessors(
     const source = new Observable<_Record>((subscriber) => {
       let nextIterator = iterator.ShardIterator;
       (async () => {
-        while (!subscriber.closed && !options.signal?.aborted) {
+        while (!subscriber.closed && !signal.aborted) {
           if (nextIterator === undefined) {
             shardClosed = true;
             break;
@@ -215,7 +239,7 @@ export async function runShardProcessors(
               lastStatusAt = now();
               await store.saveShardStatus(shardId, { lagMs, recordsPerSecond: 0, ordersPerSecond: 0 });
             }
-            await sleep(idlePollMs, options.signal);
+            await sleep(idlePollMs, signal);
           }
         }
         subscriber.complete();
@@ -258,7 +282,9 @@ export async function runShardProcessors(
           sinceStatus.records += records.length;
           sinceStatus.orders += ordersChanged;
           sinceStatus.startedAt = Math.min(sinceStatus.startedAt, started);
-          if (now() - lastStatusAt >= STATUS_EVERY_MS) {
+          // The first batch after a failure writes the status at once, clearing the error.
+          const recovered = batch.length > 0 && restarts.delete(shardId);
+          if (recovered || now() - lastStatusAt >= STATUS_EVERY_MS) {
             const seconds = Math.max(now() - Math.min(sinceStatus.startedAt, lastStatusAt), 1) / 1000;
             lastStatusAt = now();
             await store.saveShardStatus(shardId, {
@@ -278,8 +304,34 @@ export async function runShardProcessors(
     else await store.saveShardStatus(shardId, { lagMs });
   };
 
+  /**
+   * A consumer failed. With `untilCaughtUp` (and for a crash or a second consumer on the shard,
+   * always) the run ends with the error once the other consumers stop; a long-running processor
+   * instead consumes the shard again from its checkpoint after a backoff, and its status item
+   * carries the error until a batch succeeds (`tillstream lag` shows it).
+   */
+  const onFailure = async (shardId: string, error: unknown): Promise<void> => {
+    const fatal =
+      options.untilCaughtUp || error instanceof InjectedCrash || error instanceof CheckpointRegressionError;
+    if (fatal) {
+      failure ??= error;
+      if (!(error instanceof InjectedCrash)) log(`shard ${shardId}: ${String(error)}`);
+      if (!options.untilCaughtUp) stopAll.abort();
+      return;
+    }
+    const failures = (restarts.get(shardId)?.failures ?? 0) + 1;
+    const delayMs = Math.min(restartDelayMs * 2 ** (failures - 1), restartMaxMs);
+    restarts.set(shardId, { failures, at: now() + delayMs });
+    log(
+      `shard ${shardId}: ${String(error)}; consuming it again from its checkpoint in ${delayMs} ms (failure ${failures} in a row)`,
+    );
+    await store
+      .saveShardStatus(shardId, { error: String(error), errorAt: now() })
+      .catch((statusError: unknown) => log(`shard ${shardId}: status not saved: ${String(statusError)}`));
+  };
+
   for (;;) {
-    if (failure !== undefined || options.signal?.aborted) break;
+    if (failure !== undefined || signal.aborted) break;
     const shards = await listShards(kinesis, names.ordersStream, options.retry);
     const states = new Map((await store.listShardStates()).map((state) => [state.shardId, state]));
     const listed = new Set(shards.map((shard) => shard.ShardId));
@@ -292,14 +344,12 @@ export async function runShardProcessors(
       // With --until-caught-up an open shard is consumed once, up to its end of the moment.
       if (options.untilCaughtUp && summaries.has(shardId)) continue;
       if (!drained(shard.ParentShardId) || !drained(shard.AdjacentParentShardId)) continue;
+      if ((restarts.get(shardId)?.at ?? 0) > now()) continue;
       log(`shard ${shardId}: consuming`);
       running.set(
         shardId,
         consume(shardId, shard.SequenceNumberRange?.EndingSequenceNumber !== undefined)
-          .catch((error: unknown) => {
-            failure ??= error;
-            if (!(error instanceof InjectedCrash)) log(`shard ${shardId}: ${String(error)}`);
-          })
+          .catch((error: unknown) => onFailure(shardId, error))
           .finally(() => running.delete(shardId)),
       );
     }
@@ -308,8 +358,11 @@ export async function runShardProcessors(
       // When a parent finishes its children become startable: list again after any consumer ends.
       await Promise.race(running.values());
     } else {
-      // List again every 10 s for new shards, and at once when a consumer ends (a drained parent).
-      await Promise.race([sleep(10_000, options.signal), ...running.values()]);
+      // List again every 10 s for new shards, at once when a consumer ends (a drained parent), and
+      // when a failed shard's backoff is over.
+      const nextRestart = Math.min(...[...restarts.values()].map((restart) => restart.at));
+      const waitMs = Math.max(0, Math.min(10_000, nextRestart - now()));
+      await Promise.race([sleep(waitMs, signal), ...running.values()]);
     }
   }
   await Promise.all(running.values());

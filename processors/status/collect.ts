@@ -135,6 +135,7 @@ export async function collectStatus(deps: StatusDependencies): Promise<StatusRep
       checkpointAt: iso(shard.checkpointAt),
       updatedAt: iso(shard.updatedAt),
       done: shard.done ?? false,
+      error: shard.error ?? null,
     })),
     maxShardLagMs: settings.maxShardLagMs,
     poisonRecords,

@@ -34,6 +34,8 @@ export interface ShardFacts {
   readonly updatedAt: string | null;
   /** Closed by a reshard and read to its end. */
   readonly done: boolean;
+  /** Why its consumer last failed, while it has not flushed since (`null`: running). */
+  readonly error: string | null;
 }
 
 export interface SnapshotFacts {
@@ -113,6 +115,7 @@ export function attentionItems(facts: StatusFacts): string[] {
   if (facts.shards.length === 0) items.push('no shard has been processed yet');
   for (const shard of facts.shards) {
     if (shard.done) continue;
+    if (shard.error !== null) items.push(`shard ${shard.shardId} is failing: ${shard.error}`);
     if (shard.lagMs === null) items.push(`shard ${shard.shardId}: lag unknown`);
     else if (shard.lagMs > facts.maxShardLagMs) {
       items.push(`shard ${shard.shardId} is ${shard.lagMs} ms behind (max ${facts.maxShardLagMs})`);
@@ -199,7 +202,13 @@ export function formatStatus(report: StatusReport): string {
           shard.lagMs === null ? '?' : String(shard.lagMs),
           shard.checkpoint === null ? '-' : `…${shard.checkpoint.slice(-12)}`,
           shard.checkpointAt ?? '-',
-          shard.done ? 'done' : shard.lagMs === null || shard.lagMs > report.maxShardLagMs ? 'BEHIND' : 'ok',
+          shard.done
+            ? 'done'
+            : shard.error !== null
+              ? 'FAILING'
+              : shard.lagMs === null || shard.lagMs > report.maxShardLagMs
+                ? 'BEHIND'
+                : 'ok',
         ]),
       ),
     );

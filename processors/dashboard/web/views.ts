@@ -718,9 +718,11 @@ export const opsPage: View<OpsData> = {
               title: 'State',
               text: true,
               cell: (row) =>
-                (row.lagMs ?? 0) > BEHIND_MS
-                  ? '<span class="badge behind">behind</span>'
-                  : '<span class="badge ok">ok</span>',
+                row.error !== undefined
+                  ? `<span class="badge behind" title="${e(row.error)}">failing</span>`
+                  : (row.lagMs ?? 0) > BEHIND_MS
+                    ? '<span class="badge behind">behind</span>'
+                    : '<span class="badge ok">ok</span>',
             },
             { name: 'lag', title: 'Lag', cell: (row) => formatDuration(row.lagMs) },
             { name: 'records', title: 'Records / s', cell: (row) => formatCount(row.recordsPerSecond ?? 0) },

@@ -112,5 +112,29 @@ describe('lag report', () => {
     expect(report.lines).toHaveLength(3);
     expect(report.lines[2]).toMatch(/shardId-000000000001\s+90000.*BEHIND/);
     expect(report.lines[1]).toMatch(/ok$/);
+    expect(report.failing).toBe(false);
+  });
+
+  it('marks a failing shard and prints its error under the table', () => {
+    // Act
+    const report = lagReport(
+      [
+        { shardId: 'shardId-000000000000', lagMs: 10, updatedAt: 1_000 },
+        {
+          shardId: 'shardId-000000000001',
+          lagMs: 10,
+          updatedAt: 1_000,
+          error: 'ThrottlingException: Rate exceeded',
+          errorAt: 2_000,
+        },
+      ],
+      60_000,
+      5_000,
+    );
+    // Assess
+    expect(report.failing).toBe(true);
+    expect(report.behind).toBe(false);
+    expect(report.lines[2]).toMatch(/shardId-000000000001\s+10\s.*FAILING$/);
+    expect(report.lines[3]).toBe('shardId-000000000001 failed 3 s ago: ThrottlingException: Rate exceeded');
   });
 });

@@ -28,6 +28,7 @@ const healthy: StatusFacts = {
       checkpointAt: null,
       updatedAt: null,
       done: false,
+      error: null,
     },
     {
       shardId: 'shardId-001',
@@ -36,6 +37,7 @@ const healthy: StatusFacts = {
       checkpointAt: null,
       updatedAt: null,
       done: true,
+      error: null,
     },
   ],
   maxShardLagMs: 60_000,
@@ -84,7 +86,10 @@ describe('status report', () => {
         quarantinedByReason: { bad_number: 1, missing_field: 2 },
         quarantineFiles: [{ path: 'c.csv', rows: 3 }],
       },
-      shards: [{ ...healthy.shards[0]!, lagMs: 60_001 }],
+      shards: [
+        { ...healthy.shards[0]!, lagMs: 60_001 },
+        { ...healthy.shards[0]!, shardId: 'shardId-002', error: 'ThrottlingException: Rate exceeded' },
+      ],
       poisonRecords: 2,
       snapshot: { ...healthy.snapshot, latestDate: '2024-06-18' },
       uploads: {
@@ -101,13 +106,15 @@ describe('status report', () => {
       '1 file(s) landed but not finished (next poll resumes them): b.csv',
       '3 row(s) quarantined in files since 2024-06-13 (bad_number 1, missing_field 2)',
       'shard shardId-000 is 60001 ms behind (max 60000)',
+      'shard shardId-002 is failing: ThrottlingException: Rate exceeded',
       '2 poison record(s) set aside by the processors',
       'no snapshot for 2024-06-19 (latest: 2024-06-18)',
       'missing upload: location ny01, 2024-06-18 (due 2024-06-19T14:00:00.000Z)',
     ]);
     const text = formatStatus(report);
-    expect(text).toContain('ATTENTION (7)');
+    expect(text).toContain('ATTENTION (8)');
     expect(text).toContain('ny01');
+    expect(text).toMatch(/shardId-002\s+0\s+.*FAILING/);
   });
 
   it('needs attention before the first poll and the first processed shard', () => {

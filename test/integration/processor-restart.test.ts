@@ -1,0 +1,143 @@
+/**
+ * The long-running processor (`tillstream up`, `process` without `--until-caught-up`) after a
+ * consumer fails: the shard is consumed again from its checkpoint after a backoff, its status item
+ * carries the error meanwhile, and the other shards run on; a crash ends the whole run.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { putRecords } from '../../ingest/producer.js';
+import { lagReport } from '../../processors/shard/cli.js';
+import { DynamoShardStore, type ShardStateItem } from '../../processors/shard/dynamo-store.js';
+import { CrashWindow, InjectedCrash } from '../../processors/shard/flush.js';
+import { runShardProcessors } from '../../processors/shard/runner.js';
+import { bootstrapLocalResources } from '../../shared/aws/bootstrap.js';
+import { type AwsClients, createClients } from '../../shared/aws/clients.js';
+import { type LocalStack, startLocalStack } from '../../shared/local/stack.js';
+import { type ResourceNames, resourceNames } from '../../shared/resources.js';
+import { lastSequences, orderRecords, storedTable } from '../support/processor-fixtures.js';
+import { sampleEvents } from '../unit/aggregates/generators.js';
+import { referenceItems } from '../unit/aggregates/reference.js';
+
+const FAST = { idlePollMs: 30, batchMaxWaitMs: 20, batchMaxRecords: 7 } as const;
+
+/** Polls `read` until `done` holds of its value (or fails after `ms`). */
+async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, ms = 15_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > until) throw new Error(`not reached in ${ms} ms: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('the long-running shard processor after a failure', () => {
+  let stack: LocalStack;
+  let clients: AwsClients;
+  let stateDir: string;
+  let prefix = 0;
+
+  beforeAll(async () => {
+    stateDir = await mkdtemp(join(tmpdir(), 'tillstream-restart-'));
+    stack = await startLocalStack({ stateDir, fresh: true });
+    clients = createClients({ kind: 'local', endpoints: stack.endpoints });
+  });
+
+  afterAll(async () => {
+    clients?.destroy();
+    await stack?.stop();
+    await rm(stateDir, { recursive: true, force: true });
+  });
+
+  async function freshStream(): Promise<ResourceNames> {
+    const names = resourceNames({ resourcePrefix: `restart${prefix++}` });
+    await bootstrapLocalResources(stack.endpoints, names, { shardCount: 2 });
+    return names;
+  }
+
+  it('consumes a failing shard again from its checkpoint, showing the error until it recovers', async () => {
+    // Prepare: every update of shard 0's items is throttled (past a budget of one attempt) while
+    // `failing` holds.
+    const names = await freshStream();
+    const events = sampleEvents(40, 11);
+    await putRecords(clients.kinesis, names.ordersStream, orderRecords(events));
+    const last = await lastSequences(clients.kinesis, names.ordersStream);
+    let failing = true;
+    const send = clients.doc.send.bind(clients.doc);
+    const doc = {
+      send: (command: UpdateCommand) => {
+        if (
+          failing &&
+          command instanceof UpdateCommand &&
+          command.input.ExpressionAttributeNames?.['#w'] === 'w0'
+        ) {
+          const error = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+          return Promise.reject(error);
+        }
+        return send(command);
+      },
+    } as unknown as DynamoDBDocumentClient;
+    const store = new DynamoShardStore(clients.doc, names, { streamName: names.ordersStream });
+    const logged: string[] = [];
+    const stop = new AbortController();
+
+    // Act
+    const run = runShardProcessors(clients.kinesis, doc, names, {
+      ...FAST,
+      retry: { maxAttempts: 1 },
+      restartDelayMs: 100,
+      restartMaxMs: 400,
+      signal: stop.signal,
+      log: (line) => logged.push(line),
+    });
+    const failed = await waitFor(
+      () => store.listShardStates(),
+      (states) =>
+        states.some((state) => state.error !== undefined) &&
+        states.some((state) => state.checkpoint === last.get(state.shardId)?.toString()),
+    );
+    failing = false;
+    const caughtUp = (states: ShardStateItem[]) =>
+      states.length === 2 &&
+      states.every(
+        (state) => state.checkpoint === last.get(state.shardId)?.toString() && state.error === undefined,
+      );
+    const recovered = await waitFor(() => store.listShardStates(), caughtUp);
+    stop.abort();
+    const summary = await run;
+
+    // Assess: the failing shard showed its error while the other caught up; then it caught up too,
+    // every record applied once.
+    const failedShard = failed.find((state) => state.error !== undefined)!;
+    expect(failedShard.error).toMatch(/ThrottlingException/);
+    expect(lagReport(failed, 60_000, Date.now()).failing).toBe(true);
+    expect(lagReport(recovered, 60_000, Date.now()).failing).toBe(false);
+    expect(logged.some((line) => /consuming it again from its checkpoint in \d+ ms/.test(line))).toBe(true);
+    expect(summary.shards).toHaveLength(2);
+    expect(await storedTable(clients, names.aggregatesTable)).toEqual(referenceItems(events));
+  }, 60_000);
+
+  it('ends the whole run on a crash, stopping the other shards', async () => {
+    // Prepare
+    const names = await freshStream();
+    await putRecords(clients.kinesis, names.ordersStream, orderRecords(sampleEvents(40, 12)));
+    let crashes = 0;
+
+    // Act: no signal is ever aborted; only the crash can end the run.
+    const outcome = await runShardProcessors(clients.kinesis, clients.doc, names, {
+      ...FAST,
+      crashAt: (window) => {
+        if (window === CrashWindow.BeforeLedger && crashes++ === 0) throw new InjectedCrash(window);
+      },
+    }).then(
+      () => 'resolved',
+      (error: unknown) => (error instanceof InjectedCrash ? error.window : String(error)),
+    );
+
+    // Assess
+    expect(outcome).toBe(CrashWindow.BeforeLedger);
+  }, 30_000);
+});
