@@ -67,10 +67,67 @@ export class ItemPlan {
 
   /** The sum of the steps after `highWaterMark` (`null`: all of them). */
   owed(highWaterMark: bigint | null): ItemDelta {
+    return sumFoldSteps(this.key, this.part, this.steps, this.startAfter(highWaterMark));
+  }
+
+  /**
+   * What one write can carry of what the item owes after `highWaterMark`: the sum of the longest
+   * run of the following steps that `fits`, and the sequence of the run's last step (`null` when
+   * the run takes every step left, the common case). An item holds exactly the records up to its
+   * high-water mark, so a write that carries a run and moves the mark to its last step keeps the
+   * flush's invariant, and the next write goes on from there.
+   * Throws `WriteTooLargeError` when not even the first step fits.
+   *
+   * @example
+   * const { delta, through } = item.owedPart(held, (delta) => delta.names.length <= 250);
+   */
+  owedPart(
+    highWaterMark: bigint | null,
+    fits: (delta: ItemDelta) => boolean,
+  ): { readonly delta: ItemDelta; readonly through: bigint | null } {
+    const { key, part, steps } = this;
+    const start = this.startAfter(highWaterMark);
+    const whole = sumFoldSteps(key, part, steps, start);
+    if (fits(whole)) return { delta: whole, through: null };
+    // The longest fitting run by bisection: `fits` holds of steps[start…low) and not of
+    // steps[start…high).
+    let low = start + 1;
+    let delta = sumFoldSteps(key, part, steps, start, low);
+    if (!fits(delta)) throw new WriteTooLargeError(key, steps[start]!.sequence, delta);
+    let high = steps.length;
+    while (high - low > 1) {
+      const middle = (low + high) >>> 1;
+      const candidate = sumFoldSteps(key, part, steps, start, middle);
+      if (fits(candidate)) {
+        low = middle;
+        delta = candidate;
+      } else high = middle;
+    }
+    return { delta, through: steps[low - 1]!.sequence };
+  }
+
+  /** The index of the first step after `highWaterMark`. */
+  private startAfter(highWaterMark: bigint | null): number {
     let start = 0;
     if (highWaterMark !== null)
       while (start < this.steps.length && this.steps[start]!.sequence <= highWaterMark) start++;
-    return sumFoldSteps(this.key, this.part, this.steps, start);
+    return start;
+  }
+}
+
+/** One record alone changes more of an item than one write can carry. */
+export class WriteTooLargeError extends Error {
+  override name = 'WriteTooLargeError';
+  /** The message without the item. */
+  readonly reason: string;
+  constructor(
+    readonly key: ItemKey,
+    readonly sequence: bigint,
+    delta: ItemDelta,
+  ) {
+    const reason = `the record at sequence ${sequence} alone changes ${delta.names.length} counters and ${Object.keys(delta.labels).length} labels, more than one update can carry`;
+    super(`item ${key.pk}/${key.sk}: ${reason}`);
+    this.reason = reason;
   }
 }
 

@@ -506,7 +506,7 @@ export interface FoldStep {
 }
 
 /**
- * The change of an item over `steps[start…]`: `sumCompactDeltas` of the compact deltas the steps
+ * The change of an item over `steps[start…end)`: `sumCompactDeltas` of the compact deltas the steps
  * give the item (a whole contribution step gives what `compactContributionDeltas` gives for it), so
  * the same counters, labels and `LabelCollisionError`s. Whole contributions, the common case, are
  * summed in place by figure; compact steps by counter name.
@@ -519,8 +519,9 @@ export function sumFoldSteps(
   part: ContributionPart,
   steps: readonly FoldStep[],
   start: number,
+  end: number = steps.length,
 ): ItemDelta {
-  if (part === ContributionPart.Customer && start === steps.length - 1) {
+  if (part === ContributionPart.Customer && start === end - 1) {
     const step = steps[start]!;
     if (step.contribution !== null) return customerEntry(key, step.contribution, step.sign);
   }
@@ -528,8 +529,8 @@ export function sumFoldSteps(
   const labels: Record<string, string> = {};
   const compactSums = new CompactSums(key, labels);
   if (part === ContributionPart.Customer)
-    sumCustomerEntries(key, steps, start, counters, labels, compactSums);
-  else sumDayFigures(key, part === ContributionPart.Day, steps, start, counters, labels, compactSums);
+    sumCustomerEntries(key, steps, start, end, counters, labels, compactSums);
+  else sumDayFigures(key, part === ContributionPart.Day, steps, start, end, counters, labels, compactSums);
   compactSums.addInto(counters);
   return { key, names: counters.names, values: counters.values, labels };
 }
@@ -595,6 +596,7 @@ function sumDayFigures(
   withBreakdowns: boolean,
   steps: readonly FoldStep[],
   start: number,
+  end: number,
   counters: Counters,
   labels: Record<string, string>,
   compactSums: CompactSums,
@@ -616,7 +618,7 @@ function sumDayFigures(
     : undefined;
   // A list: an item sees a dozen categories at most, and a scan of them costs less than a Map.
   const categories: CategorySum[] = [];
-  for (let index = start; index < steps.length; index++) {
+  for (let index = start; index < end; index++) {
     const step = steps[index]!;
     const contribution = step.contribution;
     if (contribution === null) {
@@ -716,6 +718,7 @@ function sumCustomerEntries(
   key: ItemKey,
   steps: readonly FoldStep[],
   start: number,
+  end: number,
   counters: Counters,
   labels: Record<string, string>,
   compactSums: CompactSums,
@@ -723,7 +726,7 @@ function sumCustomerEntries(
   // Entries by their orders attribute (the cached names may be rebuilt between two orders), in a
   // list: a customer has an order or two a month, and a Map per item would cost more than a scan.
   const entries: CustomerEntrySum[] = [];
-  for (let index = start; index < steps.length; index++) {
+  for (let index = start; index < end; index++) {
     const step = steps[index]!;
     const contribution = step.contribution;
     if (contribution === null) {

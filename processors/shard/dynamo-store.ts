@@ -13,7 +13,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { PlainItem } from '../../aggregates/delta.js';
+import type { ItemDelta, PlainItem } from '../../aggregates/delta.js';
 import {
   Attr,
   type ItemKey,
@@ -202,41 +202,29 @@ export class DynamoShardStore implements ShardStore {
     await settleAll(chunks.map((chunk) => putBatch(this.doc, table, chunk, this.options.retry)));
   }
 
+  /** Whether one update can carry `delta` within DynamoDB's bounds on expressions (`itemUpdate`). */
+  fitsOneWrite(delta: ItemDelta): boolean {
+    return itemUpdate({
+      key: delta.key,
+      delta,
+      shardId: '',
+      condition: { kind: 'below', sequence: 0n },
+      highWaterMark: 0n,
+    }).fits;
+  }
+
   async writeItem(
     write: ItemWrite,
   ): Promise<{ applied: true } | { applied: false; highWaterMark: bigint | null }> {
-    const names: Record<string, string> = { '#w': Attr.highWaterMark(shardCode(write.shardId)) };
-    const values: Record<string, unknown> = { ':w': sequenceSortKey(write.highWaterMark) };
-    const adds: string[] = [];
-    const sets = ['#w = :w'];
-    // No parentheses: dynalite's expression parser backtracks on every parenthesised group (0.3 to
-    // 0.4 ms each, 40% of its time under the processors), and these forms need none. A comparison
-    // with a missing attribute is false on DynamoDB, so `NOT #w >= :c` is "absent or below" and
-    // `NOT #l > :l AND NOT #l < :l` is "absent or equal".
-    const conditions = write.condition.kind === 'below' ? ['NOT #w >= :c'] : ['#w = :c'];
-    values[':c'] = sequenceSortKey(write.condition.sequence);
-    const { names: counters, values: amounts } = write.delta;
-    for (let index = 0; index < counters.length; index++) {
-      if (amounts[index] === 0) continue;
-      names[`#a${index}`] = counters[index]!;
-      values[`:a${index}`] = amounts[index];
-      adds.push(`#a${index} :a${index}`);
-    }
-    Object.entries(write.delta.labels).forEach(([name, value], index) => {
-      names[`#l${index}`] = name;
-      values[`:l${index}`] = value;
-      sets.push(`#l${index} = :l${index}`);
-      conditions.push(`NOT #l${index} > :l${index} AND NOT #l${index} < :l${index}`);
-    });
-    const expression = `SET ${sets.join(', ')}${adds.length > 0 ? ` ADD ${adds.join(', ')}` : ''}`;
+    const { updateExpression, conditionExpression, names, values } = itemUpdate(write);
     try {
       await this.send(() =>
         this.doc.send(
           new UpdateCommand({
             TableName: this.names.aggregatesTable,
             Key: { pk: write.key.pk, sk: write.key.sk },
-            UpdateExpression: expression,
-            ConditionExpression: conditions.join(' AND '),
+            UpdateExpression: updateExpression,
+            ConditionExpression: conditionExpression,
             ExpressionAttributeNames: names,
             ExpressionAttributeValues: values,
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -397,6 +385,61 @@ export class DynamoShardStore implements ShardStore {
       ),
     );
   }
+}
+
+/**
+ * DynamoDB's bounds on one request's expressions: each at most 4 KB long, a condition of at most
+ * 300 operators (an update's actions are not operators: DynamoDB Local takes 400 `ADD`s).
+ */
+const EXPRESSION_MAX_LENGTH = 4_096;
+const EXPRESSION_MAX_OPERATORS = 300;
+
+/** The request of an item update, and whether DynamoDB takes it (`fits`). */
+export function itemUpdate(write: ItemWrite): {
+  readonly updateExpression: string;
+  readonly conditionExpression: string;
+  readonly names: Record<string, string>;
+  readonly values: Record<string, unknown>;
+  readonly fits: boolean;
+} {
+  const names: Record<string, string> = { '#w': Attr.highWaterMark(shardCode(write.shardId)) };
+  const values: Record<string, unknown> = { ':w': sequenceSortKey(write.highWaterMark) };
+  const adds: string[] = [];
+  const sets = ['#w = :w'];
+  // No parentheses: dynalite's expression parser backtracks on every parenthesised group (0.3 to
+  // 0.4 ms each, 40% of its time under the processors), and these forms need none. A comparison
+  // with a missing attribute is false on DynamoDB, so `NOT #w >= :c` is "absent or below" and
+  // `NOT #l > :l AND NOT #l < :l` is "absent or equal".
+  const conditions = write.condition.kind === 'below' ? ['NOT #w >= :c'] : ['#w = :c'];
+  let operators = write.condition.kind === 'below' ? 2 : 1;
+  values[':c'] = sequenceSortKey(write.condition.sequence);
+  const { names: counters, values: amounts } = write.delta;
+  for (let index = 0; index < counters.length; index++) {
+    if (amounts[index] === 0) continue;
+    names[`#a${index}`] = counters[index]!;
+    values[`:a${index}`] = amounts[index];
+    adds.push(`#a${index} :a${index}`);
+  }
+  Object.entries(write.delta.labels).forEach(([name, value], index) => {
+    names[`#l${index}`] = name;
+    values[`:l${index}`] = value;
+    sets.push(`#l${index} = :l${index}`);
+    conditions.push(`NOT #l${index} > :l${index} AND NOT #l${index} < :l${index}`);
+    // NOT, >, AND, NOT, < and the AND that joins it on.
+    operators += 6;
+  });
+  const updateExpression = `SET ${sets.join(', ')}${adds.length > 0 ? ` ADD ${adds.join(', ')}` : ''}`;
+  const conditionExpression = conditions.join(' AND ');
+  return {
+    updateExpression,
+    conditionExpression,
+    names,
+    values,
+    fits:
+      updateExpression.length <= EXPRESSION_MAX_LENGTH &&
+      conditionExpression.length <= EXPRESSION_MAX_LENGTH &&
+      operators <= EXPRESSION_MAX_OPERATORS,
+  };
 }
 
 function toShardState(item: Record<string, unknown>): ShardStateItem {

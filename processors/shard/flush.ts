@@ -35,8 +35,8 @@ import {
   type BatchRecord,
   type ItemPlan,
   nextOwnedItem,
-  owedDelta,
   planBatch,
+  WriteTooLargeError,
 } from '../../aggregates/batch.js';
 import { type ItemDelta, LabelCollisionError, type PlainItem } from '../../aggregates/delta.js';
 import {
@@ -111,6 +111,12 @@ export interface ShardStore {
    * current hwm for this shard (`null` if absent) when the condition failed.
    */
   writeItem(write: ItemWrite): Promise<{ applied: true } | { applied: false; highWaterMark: bigint | null }>;
+  /**
+   * Whether one `writeItem` can carry `delta` (DynamoDB bounds an update's expressions). An item
+   * whose batch delta does not fit is written in several updates, each carrying a run of its
+   * records. Absent: any delta fits.
+   */
+  fitsOneWrite?(delta: ItemDelta): boolean;
   /** Consistent reads of items that only this shard writes (its customer-month parts), by `itemId`. */
   readOwnedItems(keys: readonly ItemKey[]): Promise<Map<string, PlainItem>>;
   /** Puts items that only this shard writes, whole and unconditionally (the flush is their single writer). */
@@ -225,36 +231,66 @@ async function nextCustomerParts(
   return { puts, replayed };
 }
 
+const anyDeltaFits = (): boolean => true;
+
+/**
+ * Writes what a shared item owes of the batch: one conditional update (the common case), a second
+ * after a replay found the item holding part of the batch, and more when the delta is larger than
+ * one update can carry (each then carries a run of the item's records and moves its mark to the
+ * run's last record).
+ */
 async function writeItemPlan(
   store: ShardStore,
   shardId: string,
   plan: BatchPlan,
   item: ItemPlan,
+  crash: CrashHook,
 ): Promise<{ writes: number; replayed: boolean }> {
-  const first = await store.writeItem({
-    key: item.key,
-    delta: owedDelta(item, null),
-    shardId,
-    condition: { kind: 'below', sequence: plan.firstSequence },
-    highWaterMark: plan.lastSequence,
-  });
-  if (first.applied) return { writes: 1, replayed: false };
-  const held = first.highWaterMark;
-  if (held === null || held < plan.firstSequence) {
-    throw new ItemConflictError(item.key, shardId, 'condition failed without a replay (label collision?)');
+  const fits = store.fitsOneWrite?.bind(store) ?? anyDeltaFits;
+  // What the item is known to hold of the batch (`null`: nothing known yet), and the guard.
+  let held: bigint | null = null;
+  let condition: HighWaterCondition = { kind: 'below', sequence: plan.firstSequence };
+  let writes = 0;
+  let replayed = false;
+  for (;;) {
+    let part: ReturnType<ItemPlan['owedPart']>;
+    try {
+      part = item.owedPart(held, fits);
+    } catch (error) {
+      if (error instanceof WriteTooLargeError) throw new ItemConflictError(item.key, shardId, error.reason);
+      throw error;
+    }
+    const outcome = await store.writeItem({
+      key: item.key,
+      delta: part.delta,
+      shardId,
+      condition,
+      highWaterMark: part.through ?? plan.lastSequence,
+    });
+    writes++;
+    if (outcome.applied) {
+      if (part.through === null) return { writes, replayed };
+      held = part.through;
+      condition = { kind: 'equals', sequence: held };
+      crash(CrashWindow.BetweenItems);
+      continue;
+    }
+    if (condition.kind === 'equals') {
+      throw new ItemConflictError(
+        item.key,
+        shardId,
+        `high-water mark moved from ${condition.sequence} during the flush`,
+      );
+    }
+    const mark = outcome.highWaterMark;
+    if (mark === null || mark < plan.firstSequence) {
+      throw new ItemConflictError(item.key, shardId, 'condition failed without a replay (label collision?)');
+    }
+    replayed = true;
+    if (mark >= plan.lastSequence) return { writes, replayed };
+    held = mark;
+    condition = { kind: 'equals', sequence: mark };
   }
-  if (held >= plan.lastSequence) return { writes: 1, replayed: true };
-  const second = await store.writeItem({
-    key: item.key,
-    delta: owedDelta(item, held),
-    shardId,
-    condition: { kind: 'equals', sequence: held },
-    highWaterMark: plan.lastSequence,
-  });
-  if (!second.applied) {
-    throw new ItemConflictError(item.key, shardId, `high-water mark moved from ${held} during the flush`);
-  }
-  return { writes: 2, replayed: true };
 }
 
 /**
@@ -285,7 +321,7 @@ export async function flushBatch(
   let itemWrites = 0;
   let replayedItems = 0;
   await mapConcurrent(shared, options.concurrency ?? 16, async (item) => {
-    const outcome = await writeItemPlan(store, shardId, plan, item);
+    const outcome = await writeItemPlan(store, shardId, plan, item, crash);
     itemWrites += outcome.writes;
     if (outcome.replayed) replayedItems++;
   });

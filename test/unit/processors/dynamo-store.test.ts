@@ -19,7 +19,7 @@ import {
   type OrderState,
   storedEventBytes,
 } from '../../../aggregates/order-state.js';
-import { DynamoShardStore } from '../../../processors/shard/dynamo-store.js';
+import { DynamoShardStore, itemUpdate } from '../../../processors/shard/dynamo-store.js';
 import { resourceNames } from '../../../shared/resources.js';
 import { decodeOrderEvent } from '../../../shared/schemas/order-event.js';
 import { encodeBinaryOrderEvent } from '../../../shared/schemas/order-event-binary.js';
@@ -255,5 +255,41 @@ describe('DynamoShardStore', () => {
       'NOT #w >= :c AND NOT #l0 > :l0 AND NOT #l0 < :l0 AND NOT #l1 > :l1 AND NOT #l1 < :l1',
       '#w = :c',
     ]);
+  });
+
+  it("holds an update within DynamoDB's bounds: 300 condition operators, 4 KB expressions", () => {
+    // Prepare: deltas of n labels, and of n counters
+    const key = { pk: 'L#ab', sk: 'D#2023-05-01' };
+    const withLabels = (count: number) => ({
+      key,
+      names: ['o'],
+      values: [1],
+      labels: Object.fromEntries(
+        Array.from({ length: count }, (_, index) => [`k${index}`, `Category ${index}`]),
+      ),
+    });
+    const withCounters = (count: number) => ({
+      key,
+      names: Array.from({ length: count }, (_, index) => `c${index}`),
+      values: Array.from({ length: count }, () => 1),
+      labels: {},
+    });
+    const fits = (delta: ReturnType<typeof withCounters>) => store().fitsOneWrite(delta);
+    const updateLength = (count: number) =>
+      itemUpdate({
+        key,
+        delta: withCounters(count),
+        shardId: 'shardId-000000000001',
+        condition: { kind: 'below', sequence: 1n },
+        highWaterMark: 2n,
+      }).updateExpression.length;
+    // Act / Assess: a label costs six operators after the mark's two, so 49 fit and 50 do not
+    expect(fits(withLabels(49))).toBe(true);
+    expect(fits(withLabels(50))).toBe(false);
+    // Counters: as many as the update expression's 4,096 characters hold (13 each at three digits)
+    expect(updateLength(330)).toBe(4_084);
+    expect(fits(withCounters(330))).toBe(true);
+    expect(updateLength(331)).toBe(4_097);
+    expect(fits(withCounters(331))).toBe(false);
   });
 });

@@ -92,6 +92,38 @@ describe('flushBatch with crashes (memory store)', () => {
     );
   }, 60_000);
 
+  it('writes an item whose batch delta exceeds one update in runs of records, exactly through crashes', async () => {
+    // Prepare: updates of at most 30 counters and 4 labels (one record's fits; a batch's often not)
+    const limits = { counters: 30, labels: 4 };
+    const scenario = eventsArbitrary(10).chain((events) =>
+      fc.tuple(
+        fc.constant(events),
+        deliveryArbitrary(events),
+        fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 20 }),
+        fc.array(fc.record({ window: fc.option(fc.constantFrom(...WINDOWS), { freq: 2 }) }), {
+          maxLength: 30,
+        }),
+      ),
+    );
+    let splitRuns = 0;
+    await fc.assert(
+      fc.asyncProperty(scenario, async ([events, delivered, batchSizes, faults]) => {
+        // Prepare
+        const store = new MemoryShardStore(limits);
+        const unbounded = new MemoryShardStore();
+        // Act
+        await runWithFaults(store, toShards(delivered), batchSizes, faults);
+        await runWithFaults(unbounded, toShards(delivered), batchSizes, []);
+        // Assess
+        expect(normaliseTable(store.table())).toEqual(referenceItems(events));
+        if (faults.length === 0 && store.itemWrites > unbounded.itemWrites) splitRuns++;
+      }),
+      { numRuns: 200 },
+    );
+    // The bounds were reached: some runs needed more writes than one per item and batch.
+    expect(splitRuns).toBeGreaterThan(0);
+  }, 60_000);
+
   describe.each(WINDOWS)('a crash at %s', (window) => {
     it('is recovered exactly on restart, with other batch boundaries', async () => {
       // Prepare: a fixed data set, a crash in this window on every shard's first two flushes

@@ -3,7 +3,7 @@
  * updates that either apply whole or not at all, ADD on missing counters, ledger puts that check the
  * flush's single-writer invariant.
  */
-import { applyDelta, type PlainItem } from '../../../aggregates/delta.js';
+import { applyDelta, type ItemDelta, type PlainItem } from '../../../aggregates/delta.js';
 import {
   Attr,
   type ItemKey,
@@ -15,11 +15,26 @@ import {
 import { decodeOrderState, encodeOrderState } from '../../../aggregates/order-state.js';
 import type { ItemWrite, LedgerWrite, ShardStore, VersionedState } from '../../../processors/shard/flush.js';
 
+/** Bounds on one item update, as DynamoDB's on expressions, small enough for tests to reach. */
+export interface WriteLimits {
+  readonly counters: number;
+  readonly labels: number;
+}
+
 export class MemoryShardStore implements ShardStore {
   readonly items = new Map<string, PlainItem>();
   readonly ledger = new Map<string, { text: string; version: number }>();
   readonly checkpoints = new Map<string, string>();
   itemWrites = 0;
+
+  /** Without `limits` any delta fits in one write. */
+  constructor(readonly limits?: WriteLimits) {}
+
+  fitsOneWrite(delta: ItemDelta): boolean {
+    if (this.limits === undefined) return true;
+    const counters = delta.values.filter((value) => value !== 0).length;
+    return counters <= this.limits.counters && Object.keys(delta.labels).length <= this.limits.labels;
+  }
 
   async loadStates(orderIds: readonly string[]): Promise<Map<string, VersionedState>> {
     const result = new Map<string, VersionedState>();
@@ -33,6 +48,9 @@ export class MemoryShardStore implements ShardStore {
   async writeItem(
     write: ItemWrite,
   ): Promise<{ applied: true } | { applied: false; highWaterMark: bigint | null }> {
+    // DynamoDB refuses an update beyond its bounds whatever the item holds.
+    if (!this.fitsOneWrite(write.delta))
+      throw new Error(`ValidationException: update of ${itemId(write.key)} too large`);
     this.itemWrites++;
     const id = itemId(write.key);
     const item = this.items.get(id);
