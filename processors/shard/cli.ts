@@ -1,9 +1,8 @@
 /** `tillstream process` and `tillstream lag`. */
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { CliError, ExitCode } from '../../shared/cli/errors.js';
 import type { GlobalOptions } from '../../shared/cli/main.js';
-import type { ResourceNames } from '../../shared/resources.js';
-import { DynamoShardStore, type ShardStateItem } from './dynamo-store.js';
+import { DynamoShardStore } from './dynamo-store.js';
+import { readShardLag, type ShardLag } from './lag.js';
 import { processorDefaults, runShardProcessors } from './runner.js';
 
 export interface ProcessCommandOptions {
@@ -68,33 +67,51 @@ export async function runProcessCommand(
 /**
  * Rows of the lag table (then a line per failing shard with its error), whether any shard is
  * behind `maxLagMs`, and whether any is failing (its consumer failed and has not flushed since).
+ * A shard's lag is its `pendingMs` when read, else the larger of the figures its consumer last
+ * recorded.
  */
 export function lagReport(
-  states: readonly ShardStateItem[],
+  shards: readonly ShardLag[],
   maxLagMs: number,
   now: number,
 ): { readonly lines: string[]; readonly behind: boolean; readonly failing: boolean } {
-  const header = ['shard', 'lag ms', 'records/s', 'orders/s', 'checkpoint', 'updated', 'state'];
-  const rows = states
-    .filter((state) => !state.done)
-    .map((state) => [
-      state.shardId,
-      String(state.lagMs ?? '?'),
-      String(state.recordsPerSecond ?? 0),
-      String(state.ordersPerSecond ?? 0),
-      state.checkpoint === undefined ? '-' : `…${state.checkpoint.slice(-12)}`,
-      state.updatedAt === undefined ? '-' : `${Math.round((now - state.updatedAt) / 1000)} s ago`,
-      state.error !== undefined
-        ? 'FAILING'
-        : (state.lagMs ?? Number.POSITIVE_INFINITY) > maxLagMs
-          ? 'BEHIND'
-          : 'ok',
-    ]);
-  const errors = states
-    .filter((state) => !state.done && state.error !== undefined)
+  const header = [
+    'shard',
+    'lag ms',
+    'iterator age ms',
+    'behind latest ms',
+    'records/s',
+    'orders/s',
+    'checkpoint',
+    'updated',
+    'state',
+  ];
+  const open = shards.filter((shard) => !shard.done);
+  const lagOf = (shard: ShardLag): number | undefined =>
+    shard.pendingMs ??
+    (shard.lagMs === undefined && shard.iteratorAgeMs === undefined
+      ? undefined
+      : Math.max(shard.lagMs ?? 0, shard.iteratorAgeMs ?? 0));
+  const figure = (value: number | undefined) => (value === undefined ? '?' : String(value));
+  const rows = open.map((shard) => {
+    const lag = lagOf(shard);
+    return [
+      shard.shardId,
+      figure(lag),
+      figure(shard.iteratorAgeMs),
+      figure(shard.lagMs),
+      String(shard.recordsPerSecond ?? 0),
+      String(shard.ordersPerSecond ?? 0),
+      shard.checkpoint === undefined ? '-' : `…${shard.checkpoint.slice(-12)}`,
+      shard.updatedAt === undefined ? '-' : `${Math.round((now - shard.updatedAt) / 1000)} s ago`,
+      shard.error !== undefined ? 'FAILING' : (lag ?? Number.POSITIVE_INFINITY) > maxLagMs ? 'BEHIND' : 'ok',
+    ];
+  });
+  const errors = open
+    .filter((shard) => shard.error !== undefined)
     .map(
-      (state) =>
-        `${state.shardId} failed${state.errorAt === undefined ? '' : ` ${Math.round((now - state.errorAt) / 1000)} s ago`}: ${state.error}`,
+      (shard) =>
+        `${shard.shardId} failed${shard.errorAt === undefined ? '' : ` ${Math.round((now - shard.errorAt) / 1000)} s ago`}: ${shard.error}`,
     );
   const widths = header.map((title, column) =>
     Math.max(title.length, ...rows.map((row) => row[column]!.length)),
@@ -106,32 +123,31 @@ export function lagReport(
       .trimEnd();
   return {
     lines: [format(header), ...rows.map(format), ...errors],
-    behind: rows.some((row) => row[6] === 'BEHIND'),
+    behind: rows.some((row) => row[8] === 'BEHIND'),
     failing: errors.length > 0,
   };
 }
 
 /**
- * Reads the shard status items; exit code 1 when a shard is failing or behind `--max-lag-ms`
- * (default 60000).
+ * Reads the shard status items and each shard's backlog from the stream; exit code 1 when a shard
+ * is failing or behind `--max-lag-ms` (default 60000).
  */
 export async function runLagCommand(options: LagCommandOptions, globals: GlobalOptions): Promise<void> {
   const maxLagMs = positiveInteger('--max-lag-ms', options.maxLagMs, 60_000);
   const { openContext } = await import('../../shared/cli/context.js');
   const context = await openContext(globals);
   try {
-    const states = await readShardStates(context.clients.doc, context.names);
-    if (options.json) process.stdout.write(`${JSON.stringify(states, null, 2)}\n`);
-    const report = lagReport(states, maxLagMs, Date.now());
+    const { names } = context;
+    const store = new DynamoShardStore(context.clients.doc, names, { streamName: names.ordersStream });
+    const shards = await readShardLag(context.clients.kinesis, store, names.ordersStream, Date.now());
+    if (options.json) process.stdout.write(`${JSON.stringify(shards, null, 2)}\n`);
+    const report = lagReport(shards, maxLagMs, Date.now());
     if (!options.json) process.stdout.write(`${report.lines.join('\n')}\n`);
-    if (states.length === 0) throw new CliError('no shard has been processed yet', ExitCode.Failure);
     if (report.failing) throw new CliError('a shard is failing (its error is above)', ExitCode.Failure);
     if (report.behind) throw new CliError(`a shard is more than ${maxLagMs} ms behind`, ExitCode.Failure);
+    if (shards.every((shard) => shard.checkpoint === undefined && !shard.done))
+      throw new CliError('no shard has been processed yet', ExitCode.Failure);
   } finally {
     await context.close();
   }
-}
-
-function readShardStates(doc: DynamoDBDocumentClient, names: ResourceNames): Promise<ShardStateItem[]> {
-  return new DynamoShardStore(doc, names, { streamName: names.ordersStream }).listShardStates();
 }

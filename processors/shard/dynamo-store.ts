@@ -51,7 +51,10 @@ export interface ShardStateItem {
   readonly checkpoint?: string;
   /** The shard is closed (resharded) and every record of it is applied. */
   readonly done?: boolean;
+  /** MillisBehindLatest of the consumer's last read (0 on kinesalite for an open shard). */
   readonly lagMs?: number;
+  /** Age of the last record of the consumer's last read that returned any (0 once caught up). */
+  readonly iteratorAgeMs?: number;
   readonly recordsPerSecond?: number;
   readonly ordersPerSecond?: number;
   readonly checkpointAt?: number;
@@ -334,28 +337,8 @@ export class DynamoShardStore implements ShardStore {
    * error its consumer failed with. A status without an error clears the last one: the consumer
    * is running again.
    */
-  async saveShardStatus(
-    shardId: string,
-    status: Pick<
-      ShardStateItem,
-      'lagMs' | 'recordsPerSecond' | 'ordersPerSecond' | 'done' | 'error' | 'errorAt'
-    >,
-  ): Promise<void> {
-    const sets = ['#updatedAt = :updatedAt'];
-    const names: Record<string, string> = { '#updatedAt': 'updatedAt' };
-    const values: Record<string, unknown> = { ':updatedAt': this.now() };
-    for (const [name, value] of Object.entries(status)) {
-      if (value === undefined) continue;
-      sets.push(`#${name} = :${name}`);
-      names[`#${name}`] = name;
-      values[`:${name}`] = value;
-    }
-    let expression = `SET ${sets.join(', ')}`;
-    if (status.error === undefined) {
-      names['#error'] = 'error';
-      names['#errorAt'] = 'errorAt';
-      expression += ' REMOVE #error, #errorAt';
-    }
+  async saveShardStatus(shardId: string, status: ShardStatus): Promise<void> {
+    const { expression, names, values } = statusUpdate(status, this.now());
     await this.send(() =>
       this.doc.send(
         new UpdateCommand({
@@ -367,6 +350,42 @@ export class DynamoShardStore implements ShardStore {
         }),
       ),
     );
+  }
+
+  /**
+   * Records, in one write, the last sequence a Lambda invocation applied and the shard's status,
+   * for `tillstream lag` (the event source mapping keeps the position it reads from). A write that
+   * would move the recorded sequence back (an older invocation finishing late) is dropped: it
+   * would only make the shard look further behind.
+   */
+  async saveProgress(shardId: string, sequence: string, status: ShardStatus): Promise<void> {
+    const { expression, names, values } = statusUpdate(status, this.now());
+    try {
+      await this.send(() =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.names.stateTable,
+            Key: { ...shardStateKey(this.options.streamName, shardId) },
+            UpdateExpression: expression.replace('SET ', 'SET #cp = :seq, #key = :key, #at = :now, '),
+            ConditionExpression: 'attribute_not_exists(#key) OR #key <= :key',
+            ExpressionAttributeNames: {
+              ...names,
+              '#cp': 'checkpoint',
+              '#key': 'cpKey',
+              '#at': 'checkpointAt',
+            },
+            ExpressionAttributeValues: {
+              ...values,
+              ':seq': sequence,
+              ':key': sequenceSortKey(sequence),
+              ':now': this.now(),
+            },
+          }),
+        ),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
   }
 
   /** Keeps a record that is not a valid order event, with the reason, so it can be replayed after a fix. */
@@ -385,6 +404,38 @@ export class DynamoShardStore implements ShardStore {
       ),
     );
   }
+}
+
+/** What a consumer reports of a shard besides its checkpoint. */
+export type ShardStatus = Pick<
+  ShardStateItem,
+  'lagMs' | 'iteratorAgeMs' | 'recordsPerSecond' | 'ordersPerSecond' | 'done' | 'error' | 'errorAt'
+>;
+
+/**
+ * The update of a shard's status item: the given fields and the time; a status without an error
+ * clears the last one (the consumer is running again).
+ */
+function statusUpdate(
+  status: ShardStatus,
+  now: number,
+): { expression: string; names: Record<string, string>; values: Record<string, unknown> } {
+  const sets = ['#updatedAt = :updatedAt'];
+  const names: Record<string, string> = { '#updatedAt': 'updatedAt' };
+  const values: Record<string, unknown> = { ':updatedAt': now };
+  for (const [name, value] of Object.entries(status)) {
+    if (value === undefined) continue;
+    sets.push(`#${name} = :${name}`);
+    names[`#${name}`] = name;
+    values[`:${name}`] = value;
+  }
+  let expression = `SET ${sets.join(', ')}`;
+  if (status.error === undefined) {
+    names['#error'] = 'error';
+    names['#errorAt'] = 'errorAt';
+    expression += ' REMOVE #error, #errorAt';
+  }
+  return { expression, names, values };
 }
 
 /**
@@ -449,6 +500,7 @@ function toShardState(item: Record<string, unknown>): ShardStateItem {
     ...(typeof item['checkpoint'] === 'string' ? { checkpoint: item['checkpoint'] } : {}),
     ...(item['done'] === true ? { done: true } : {}),
     lagMs: numberOf('lagMs'),
+    iteratorAgeMs: numberOf('iteratorAgeMs'),
     recordsPerSecond: numberOf('recordsPerSecond'),
     ordersPerSecond: numberOf('ordersPerSecond'),
     checkpointAt: numberOf('checkpointAt'),

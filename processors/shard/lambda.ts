@@ -1,6 +1,7 @@
 /**
  * The shard processor as an AWS Lambda on a Kinesis event source mapping: the same flush as the
- * local runner, with the mapping keeping the checkpoint. Partial batch responses
+ * local runner, with the mapping keeping the checkpoint (the state table records the applied
+ * position and the iterator age too, for `tillstream lag`). Partial batch responses
  * (`ReportBatchItemFailures`): on any failure the lowest sequence number of the batch is reported,
  * so the mapping retries from there (a replay the flush absorbs exactly); a failed batch is never
  * reported as a success. Poison records are kept in the state table and skipped.
@@ -20,7 +21,13 @@ export interface KinesisEventRecord {
   /** `shardId-000000000000:<sequence number>` */
   readonly eventID: string;
   readonly eventSourceARN: string;
-  readonly kinesis: { readonly sequenceNumber: string; readonly data: string; readonly partitionKey: string };
+  readonly kinesis: {
+    readonly sequenceNumber: string;
+    readonly data: string;
+    readonly partitionKey: string;
+    /** When Kinesis took the record, in epoch seconds (fractional). */
+    readonly approximateArrivalTimestamp?: number;
+  };
 }
 
 export interface KinesisStreamEvent {
@@ -57,14 +64,59 @@ export async function processKinesisEvent(
         await store.reportPoison(shardId, sequence, data, error.message);
       }
     }
-    for (const [shardId, records] of byShard)
-      await flushBatch(store, shardId, records, { skipCheckpoint: true });
+    const flushed: { shardId: string; lastSequence: string; ordersChanged: number }[] = [];
+    for (const [shardId, records] of byShard) {
+      const result = await flushBatch(store, shardId, records, { skipCheckpoint: true });
+      flushed.push({ shardId, lastSequence: result.lastSequence, ordersChanged: result.ordersChanged });
+    }
+    await recordProgress(event, flushed, store, log);
     return { batchItemFailures: [] };
   } catch (error) {
     log(
       `batch from ${lowest} failed, to be retried: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
     );
     return { batchItemFailures: [{ itemIdentifier: lowest }] };
+  }
+}
+
+/** Per shard, when this container last recorded its progress (for the rates). */
+const lastProgress = new Map<string, number>();
+
+/**
+ * Records each shard's applied position and status after a successful invocation, for
+ * `tillstream lag`: the iterator age (the age of the invocation's newest record) and, from the
+ * second invocation of the shard in this container, records and orders per second since the
+ * last. Not part of exactly-once: a failed write is logged, and the next invocation writes again.
+ */
+async function recordProgress(
+  event: KinesisStreamEvent,
+  flushed: readonly { shardId: string; lastSequence: string; ordersChanged: number }[],
+  store: DynamoShardStore,
+  log: (message: string) => void,
+): Promise<void> {
+  const now = Date.now();
+  for (const { shardId, lastSequence, ordersChanged } of flushed) {
+    const records = event.Records.filter((record) => record.eventID.startsWith(`${shardId}:`));
+    const newest = records.reduce(
+      (max, record) => Math.max(max, (record.kinesis.approximateArrivalTimestamp ?? 0) * 1000),
+      0,
+    );
+    const since = lastProgress.get(shardId);
+    const seconds = since === undefined ? undefined : Math.max(now - since, 1_000) / 1000;
+    lastProgress.set(shardId, now);
+    try {
+      await store.saveProgress(shardId, lastSequence, {
+        ...(newest > 0 ? { iteratorAgeMs: Math.max(0, Math.round(now - newest)) } : {}),
+        ...(seconds === undefined
+          ? {}
+          : {
+              recordsPerSecond: Math.round(records.length / seconds),
+              ordersPerSecond: Math.round(ordersChanged / seconds),
+            }),
+      });
+    } catch (error) {
+      log(`shard ${shardId}: progress not recorded: ${String(error)}`);
+    }
   }
 }
 

@@ -99,7 +99,12 @@ export interface ProcessorSummary {
   readonly ordersChanged: number;
 }
 
-async function listShards(kinesis: KinesisClient, streamName: string, retry?: RetryPolicy): Promise<Shard[]> {
+/** Every shard of the stream (ListShards, all pages), throttling retried. */
+export async function listShards(
+  kinesis: KinesisClient,
+  streamName: string,
+  retry?: RetryPolicy,
+): Promise<Shard[]> {
   const shards: Shard[] = [];
   let nextToken: string | undefined;
   do {
@@ -189,6 +194,7 @@ export async function runShardProcessors(
     );
     let shardClosed = false;
     let lagMs = 0;
+    let iteratorAgeMs = 0;
     let lastStatusAt = now();
     /** Records and orders of the batches since the last status write. */
     let sinceStatus = { records: 0, orders: 0, startedAt: Number.POSITIVE_INFINITY };
@@ -227,6 +233,9 @@ export async function runShardProcessors(
           );
           nextIterator = response.next;
           lagMs = response.millisBehindLatest;
+          // The age of the newest record read: Kinesis's iterator age. An empty read is caught up.
+          const newest = response.records[response.records.length - 1]?.ApproximateArrivalTimestamp;
+          iteratorAgeMs = newest === undefined ? 0 : Math.max(0, now() - newest.getTime());
           for (const record of response.records) {
             inFlight++;
             subscriber.next(record);
@@ -237,7 +246,12 @@ export async function runShardProcessors(
             if (options.untilCaughtUp && lagMs === 0 && !closed && !producerRunningWhenAsked) break;
             if (now() - lastStatusAt > 5_000) {
               lastStatusAt = now();
-              await store.saveShardStatus(shardId, { lagMs, recordsPerSecond: 0, ordersPerSecond: 0 });
+              await store.saveShardStatus(shardId, {
+                lagMs,
+                iteratorAgeMs,
+                recordsPerSecond: 0,
+                ordersPerSecond: 0,
+              });
             }
             await sleep(idlePollMs, signal);
           }
@@ -289,6 +303,7 @@ export async function runShardProcessors(
             lastStatusAt = now();
             await store.saveShardStatus(shardId, {
               lagMs,
+              iteratorAgeMs,
               recordsPerSecond: Math.round(sinceStatus.records / seconds),
               ordersPerSecond: Math.round(sinceStatus.orders / seconds),
             });
@@ -300,8 +315,8 @@ export async function runShardProcessors(
       ),
       { defaultValue: undefined },
     );
-    if (shardClosed) await store.saveShardStatus(shardId, { done: true, lagMs: 0 });
-    else await store.saveShardStatus(shardId, { lagMs });
+    if (shardClosed) await store.saveShardStatus(shardId, { done: true, lagMs: 0, iteratorAgeMs: 0 });
+    else await store.saveShardStatus(shardId, { lagMs, iteratorAgeMs });
   };
 
   /**

@@ -12,6 +12,7 @@ import { putRecords } from '../../ingest/producer.js';
 import { lagReport } from '../../processors/shard/cli.js';
 import { DynamoShardStore, type ShardStateItem } from '../../processors/shard/dynamo-store.js';
 import { CrashWindow, InjectedCrash } from '../../processors/shard/flush.js';
+import { readShardLag } from '../../processors/shard/lag.js';
 import { runShardProcessors } from '../../processors/shard/runner.js';
 import { bootstrapLocalResources } from '../../shared/aws/bootstrap.js';
 import { type AwsClients, createClients } from '../../shared/aws/clients.js';
@@ -139,5 +140,30 @@ describe('the long-running shard processor after a failure', () => {
 
     // Assess
     expect(outcome).toBe(CrashWindow.BeforeLedger);
+  }, 30_000);
+
+  it("lag reads each shard's backlog from the stream, whether or not a processor runs", async () => {
+    // Prepare: records put, nothing processed yet
+    const names = await freshStream();
+    await putRecords(clients.kinesis, names.ordersStream, orderRecords(sampleEvents(20, 13)));
+    const store = new DynamoShardStore(clients.doc, names, { streamName: names.ordersStream });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Act
+    const before = await readShardLag(clients.kinesis, store, names.ordersStream, Date.now());
+    await runShardProcessors(clients.kinesis, clients.doc, names, { ...FAST, untilCaughtUp: true });
+    const after = await readShardLag(clients.kinesis, store, names.ordersStream, Date.now());
+    // Assess: before, every shard's oldest record had waited at least 300 ms (kinesalite's
+    // MillisBehindLatest says 0); after, nothing waits
+    expect(before.map((shard) => shard.shardId)).toEqual(['shardId-000000000000', 'shardId-000000000001']);
+    for (const shard of before) {
+      expect(shard.checkpoint).toBeUndefined();
+      expect(shard.pendingMs).toBeGreaterThanOrEqual(300);
+    }
+    expect(lagReport(before, 250, Date.now()).behind).toBe(true);
+    for (const shard of after) {
+      expect(shard.checkpoint).toBeDefined();
+      expect(shard.pendingMs).toBe(0);
+    }
+    expect(lagReport(after, 250, Date.now()).behind).toBe(false);
   }, 30_000);
 });

@@ -19,7 +19,7 @@ const names = resourceNames({ resourcePrefix: 't' });
 const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
 const dynamo = mockClient(doc);
 
-function kinesisEvent(data: Uint8Array[], firstSequence = 100n): KinesisStreamEvent {
+function kinesisEvent(data: Uint8Array[], firstSequence = 100n, arrivedAt?: number): KinesisStreamEvent {
   return {
     Records: data.map((bytes, index) => ({
       eventID: `shardId-000000000001:${firstSequence + BigInt(index)}`,
@@ -28,6 +28,7 @@ function kinesisEvent(data: Uint8Array[], firstSequence = 100n): KinesisStreamEv
         sequenceNumber: String(firstSequence + BigInt(index)),
         data: Buffer.from(bytes).toString('base64'),
         partitionKey: 'k',
+        ...(arrivedAt === undefined ? {} : { approximateArrivalTimestamp: arrivedAt / 1000 + index }),
       },
     })),
   };
@@ -39,21 +40,43 @@ describe('Lambda handler', () => {
     new DynamoShardStore(doc, names, { streamName: names.ordersStream, retry: { maxAttempts: 1 } });
   const events = sampleEvents(3, 5).map((event) => encodeOrderEvent(event));
 
-  it('reports no failure when every record is applied, and keeps no checkpoint itself', async () => {
-    // Prepare
+  it("reports no failure when every record is applied, and records the shard's progress for lag", async () => {
+    // Prepare: records that arrived one a second, the newest 10 s ago
     dynamo.on(BatchGetCommand).resolves({ Responses: {} });
     dynamo.on(UpdateCommand).resolves({});
     dynamo.on(BatchWriteCommand).resolves({});
     dynamo.on(PutCommand).resolves({});
+    const arrivedAt = Date.now() - 10_000 - (events.length - 1) * 1000;
     // Act
-    const response = await processKinesisEvent(kinesisEvent(events), store(), () => {});
+    const response = await processKinesisEvent(kinesisEvent(events, 100n, arrivedAt), store(), () => {});
+    // Assess: one write to the state table, after the flush: the last sequence and the iterator age
+    expect(response).toEqual({ batchItemFailures: [] });
+    const progress = dynamo
+      .commandCalls(UpdateCommand)
+      .filter((call) => call.args[0].input.TableName === names.stateTable)
+      .map((call) => call.args[0].input);
+    expect(progress).toHaveLength(1);
+    expect(progress[0]!.ExpressionAttributeValues).toMatchObject({ ':seq': String(100 + events.length - 1) });
+    const age = progress[0]!.ExpressionAttributeValues?.[':iteratorAgeMs'] as number;
+    expect(age).toBeGreaterThanOrEqual(10_000);
+    expect(age).toBeLessThan(11_000);
+    expect(progress[0]!.ConditionExpression).toBe('attribute_not_exists(#key) OR #key <= :key');
+  });
+
+  it('still reports success when only the progress write fails', async () => {
+    // Prepare
+    dynamo.on(BatchGetCommand).resolves({ Responses: {} });
+    dynamo.on(UpdateCommand, { TableName: names.aggregatesTable }).resolves({});
+    dynamo
+      .on(UpdateCommand, { TableName: names.stateTable })
+      .rejects(Object.assign(new Error('boom'), { name: 'InternalServerError' }));
+    dynamo.on(BatchWriteCommand).resolves({});
+    const logged: string[] = [];
+    // Act
+    const response = await processKinesisEvent(kinesisEvent(events), store(), (line) => logged.push(line));
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
-    expect(
-      dynamo
-        .commandCalls(UpdateCommand)
-        .every((call) => call.args[0].input.TableName === names.aggregatesTable),
-    ).toBe(true);
+    expect(logged).toEqual([expect.stringMatching(/^shard shardId-000000000001: progress not recorded: /)]);
   });
 
   it('reports the lowest sequence number when the flush fails, never a success', async () => {
@@ -136,5 +159,23 @@ describe('lag report', () => {
     expect(report.behind).toBe(false);
     expect(report.lines[2]).toMatch(/shardId-000000000001\s+10\s.*FAILING$/);
     expect(report.lines[3]).toBe('shardId-000000000001 failed 3 s ago: ThrottlingException: Rate exceeded');
+  });
+
+  it('takes the backlog read from the stream over what a stopped consumer last recorded', () => {
+    // Act: both consumers last recorded a lag of 0; records have waited 2 minutes on shard 1 since
+    const report = lagReport(
+      [
+        { shardId: 'shardId-000000000000', lagMs: 0, iteratorAgeMs: 0, updatedAt: 1_000, pendingMs: 0 },
+        { shardId: 'shardId-000000000001', lagMs: 0, iteratorAgeMs: 0, updatedAt: 1_000, pendingMs: 120_000 },
+        { shardId: 'shardId-000000000002', pendingMs: 5 },
+      ],
+      60_000,
+      200_000,
+    );
+    // Assess
+    expect(report.behind).toBe(true);
+    expect(report.lines[1]).toMatch(/^shardId-000000000000\s+0\s+0\s+0\s.*ok$/);
+    expect(report.lines[2]).toMatch(/^shardId-000000000001\s+120000\s+0\s+0\s.*BEHIND$/);
+    expect(report.lines[3]).toMatch(/^shardId-000000000002\s+5\s+\?\s+\?\s.*ok$/);
   });
 });
