@@ -138,10 +138,9 @@ export class ExportParse implements AsyncIterable<ParsedBatch> {
           continue;
         }
         const origin: RowOrigin = { file: this.options.file, row: ++this.#rowsRead };
+        const line = malformed?.get(index);
         const entry =
-          malformed?.has(index) === true
-            ? malformedEntry(fields, origin)
-            : validate(fields, origin, maybeBadBytes);
+          line === undefined ? validate(fields, origin, maybeBadBytes) : malformedEntry(line, origin);
         this.#count(entry);
         batch.push(entry);
       }
@@ -267,12 +266,16 @@ class RecordSplitter {
   readonly #quoted = new Papa.Parser({ delimiter: ',', newline: '\n', fastMode: false, preview: 1 });
 
   /**
-   * The complete records of `input` (all of it when `last`), the indexes of those with malformed
-   * quotes, and how many characters they took: the rest starts an incomplete record.
+   * The complete records of `input` (all of it when `last`), the lines of those with malformed
+   * quotes by index, as the file has them, and how many characters they took: the rest starts an
+   * incomplete record.
    */
-  split(input: string, last: boolean): { rows: string[][]; malformed: Set<number> | null; consumed: number } {
+  split(
+    input: string,
+    last: boolean,
+  ): { rows: string[][]; malformed: Map<number, string> | null; consumed: number } {
     let rows: string[][] | null = null;
-    let malformed: Set<number> | null = null;
+    let malformed: Map<number, string> | null = null;
     let position = 0;
     const append = (data: string[][]): void => {
       if (rows === null) rows = data;
@@ -306,9 +309,12 @@ class RecordSplitter {
         const lineEnd = input.indexOf('\n', position);
         if (lineEnd === -1 && !last) break;
         const end = lineEnd === -1 ? input.length : lineEnd + 1;
-        malformed ??= new Set();
-        malformed.add(rows === null ? 0 : (rows as string[][]).length);
         const line = input.substring(position, lineEnd === -1 ? end : lineEnd);
+        malformed ??= new Map();
+        malformed.set(
+          rows === null ? 0 : (rows as string[][]).length,
+          line.endsWith('\r') ? line.slice(0, -1) : line,
+        );
         append([(this.#plain.parse(line, 0, false) as PapaChunkResult).data[0] ?? ['']]);
         position = end;
         continue;
@@ -331,7 +337,12 @@ function readsAsExport(cells: readonly string[]): boolean {
   return match.ok || match.kind !== null;
 }
 
-function malformedEntry(fields: readonly string[], origin: RowOrigin): ParsedEntry {
+/**
+ * A row with a malformed quoted field. Its `raw` is the line as the file has it: the fields read
+ * from it are a guess, and written back as CSV they would read as a well-formed row that `requeue`
+ * would take although nothing was fixed.
+ */
+function malformedEntry(line: string, origin: RowOrigin): ParsedEntry {
   return {
     kind: EntryKind.Rejected,
     rejection: {
@@ -340,7 +351,7 @@ function malformedEntry(fields: readonly string[], origin: RowOrigin): ParsedEnt
       column: null,
       reason: Reason.MalformedRow,
       message: `row ${origin.row} has a malformed quoted field`,
-      raw: joinCsvRecord(fields),
+      raw: line,
     },
   };
 }

@@ -72,4 +72,32 @@ describe('requeue of quarantined rows', () => {
       requeuedRows: [2],
     });
   });
+
+  it('keeps a row with a malformed quote rejected until its raw text is fixed', async () => {
+    // Prepare: a quote never closed; its quarantined raw text is the line as the file has it
+    const { names, settings } = await stack.resources();
+    const dir = await mkdtemp(path.join(tmpdir(), 'tillstream-requeue-'));
+    const spoiled = 'App,R2,2023-08-14T17:05:00Z,O9,U9,,FALSE,USD,L1,"Burgers,Cheeseburger,9.99,1';
+    await writeFile(path.join(dir, 'quotes.csv'), `${HEADER}\n${spoiled}\n`);
+    const deps = { clients: stack.clients, names, settings, clock: () => T0 };
+    await runPollCycle({ ...deps, source: createFolderSource(dir) });
+    const keys = await listKeys(stack.clients, names.quarantineBucket);
+    const quarantineKey = keys.find((key) => key.includes('quotes'))!;
+    const quarantined = (await readObject(stack.clients, names.quarantineBucket, quarantineKey)).toString();
+
+    // Act: a requeue with nothing fixed, then one after the quote is closed in the quarantine file
+    const untouched = await runRequeue(deps);
+    const fixed = quarantined.replace('\\"Burgers,', '\\"Burgers\\",');
+    await stack.clients.s3.send(
+      new PutObjectCommand({ Bucket: names.quarantineBucket, Key: quarantineKey, Body: fixed }),
+    );
+    const requeued = await runRequeue(deps);
+
+    // Assess
+    expect(JSON.parse(quarantined.trim()).raw).toBe(spoiled);
+    expect(untouched).toMatchObject({ accepted: 0, recordsPut: 0, stillRejected: { malformed_row: 1 } });
+    expect(requeued).toMatchObject({ examined: 1, accepted: 1, recordsPut: 1 });
+    const rows = streamRows(await readStream(stack.clients, names.ordersStream));
+    expect(rows.has('line|O9|L1|999x1')).toBe(true);
+  });
 });

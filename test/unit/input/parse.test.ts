@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { DATE_DIM_HEADER, dateDimRows } from '../../../ingest/generator/calendar.js';
 import { defaults } from '../../../shared/config.js';
 import {
+  CsvRecordError,
   EntryKind,
   type ExportParse,
   matchHeader,
@@ -279,6 +280,11 @@ describe('parseExport: order_items', () => {
     ).toEqual([EntryKind.LineItem, ReasonCode.MalformedRow, EntryKind.LineItem, EntryKind.LineItem]);
     const rejected = entries[1]!;
     expect(rejected.kind === EntryKind.Rejected && rejected.rejection.row).toBe(2);
+    // Its raw text is the line as the file has it, which a requeue reads as malformed again (the
+    // fields read from it, written back as CSV, would pass as a well-formed row).
+    const raw = rejected.kind === EntryKind.Rejected ? rejected.rejection.raw : '';
+    expect(raw).toBe(spoil(orderRow({ LINEITEM_ID: 'l-2', ITEM_NAME: 'x' })).replace(/\r?\n$/, ''));
+    expect(() => splitCsvRecord(raw)).toThrow(CsvRecordError);
   });
 });
 
