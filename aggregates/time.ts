@@ -111,6 +111,14 @@ export function dateFromDayNumber(days: number): string {
   return date;
 }
 
+/**
+ * Whether `value` is a `YYYY-MM-DD` date of the calendar: `2023-02-30` is not (`Date.parse` takes it
+ * as March 2nd).
+ */
+export function isCalendarDate(value: string): boolean {
+  return /^\d{4}-\d{2}-\d{2}$/.test(value) && dateFromDayNumber(dayNumber(value)) === value;
+}
+
 /** `localDate` moved by `days` (negative for earlier). */
 export function addDays(localDate: string, days: number): string {
   return dateFromDayNumber(dayNumber(localDate) + days);

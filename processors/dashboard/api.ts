@@ -8,7 +8,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { type Context, Hono } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import { streamSSE } from 'hono/streaming';
-import { addDays, dayNumber } from '../../aggregates/time.js';
+import { addDays, dayNumber, isCalendarDate } from '../../aggregates/time.js';
 import { FileStatus } from '../../ingest/report.js';
 import type { ShardStateItem } from '../shard/dynamo-store.js';
 import { BadRequestError, ReadModelError } from './errors.js';
@@ -46,7 +46,6 @@ export interface DashboardAppOptions {
 }
 
 const TOKEN_COOKIE = 'tillstream_dashboard_token';
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
 /** A range longer than this is refused: a page view stays a bounded read. */
 const MAX_RANGE_DAYS = 800;
 
@@ -63,7 +62,7 @@ export function tokenMatches(presented: string | undefined, token: string): bool
 function dateParameter(c: Context, name: string): string | undefined {
   const value = c.req.query(name);
   if (value === undefined || value === '') return undefined;
-  if (!DATE.test(value) || Number.isNaN(Date.parse(value))) {
+  if (!isCalendarDate(value)) {
     throw new BadRequestError(`${name} must be a date YYYY-MM-DD (given ${JSON.stringify(value)})`, name);
   }
   return value;

@@ -2,7 +2,7 @@
 import { rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { addDays } from '../../aggregates/time.js';
+import { addDays, isCalendarDate } from '../../aggregates/time.js';
 import { PollerState } from '../../ingest/state.js';
 import { CliError, ExitCode } from '../../shared/cli/errors.js';
 import type { GlobalOptions } from '../../shared/cli/main.js';
@@ -12,11 +12,9 @@ import { type PipelineResult, type PipelineStage, runPipeline } from './run.js';
 import { summariseMarts } from './summary.js';
 import { codeVersion } from './version.js';
 
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
-
 function asOfOption(value: string | undefined, chainTimeZone: string): string {
   if (value === undefined) return defaultAsOf(Date.now(), chainTimeZone);
-  if (!DATE.test(value) || Number.isNaN(Date.parse(value))) {
+  if (!isCalendarDate(value)) {
     throw new CliError(
       `--as-of must be a date YYYY-MM-DD (given ${JSON.stringify(value)})`,
       ExitCode.BadUsage,

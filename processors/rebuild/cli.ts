@@ -1,5 +1,7 @@
 /** `tillstream rebuild [--since DATE] [--drop-old]` (issue #8). */
+
 import cliProgress from 'cli-progress';
+import { isCalendarDate } from '../../aggregates/time.js';
 import { CliError, ExitCode } from '../../shared/cli/errors.js';
 import type { GlobalOptions } from '../../shared/cli/main.js';
 import { GenerationConflictError, LeaseHeldError } from '../../shared/generation.js';
@@ -12,14 +14,12 @@ export interface RebuildCommandOptions {
   readonly dropOld?: boolean;
 }
 
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
-
 /** Runs a rebuild with a progress bar on stderr (a TTY) or stage lines, and a summary on stdout. */
 export async function runRebuildCommand(
   options: RebuildCommandOptions,
   globals: GlobalOptions,
 ): Promise<void> {
-  if (options.since !== undefined && (!DATE.test(options.since) || Number.isNaN(Date.parse(options.since)))) {
+  if (options.since !== undefined && !isCalendarDate(options.since)) {
     throw new CliError(
       `--since must be a date YYYY-MM-DD (given ${JSON.stringify(options.since)})`,
       ExitCode.BadUsage,

@@ -1,4 +1,5 @@
 /** `tillstream reconcile [--as-of DATE] [--json] [--limit N]` (issue #7). */
+import { isCalendarDate } from '../../aggregates/time.js';
 import { CliError, ExitCode } from '../../shared/cli/errors.js';
 import type { GlobalOptions } from '../../shared/cli/main.js';
 import { ReconcileError } from './errors.js';
@@ -11,7 +12,6 @@ export interface ReconcileCommandOptions {
   readonly limit?: string;
 }
 
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const DEFAULT_LIMIT = 40;
 /** A table cell longer than this is cut, so one long row summary does not hide the others. */
 const CELL_CHARS = 60;
@@ -27,7 +27,7 @@ function limitOption(value: string | undefined): number {
 
 function asOfOption(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
-  if (!DATE.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`))) {
+  if (!isCalendarDate(value)) {
     throw new CliError(
       `--as-of must be a date YYYY-MM-DD (given ${JSON.stringify(value)})`,
       ExitCode.BadUsage,

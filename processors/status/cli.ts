@@ -1,5 +1,5 @@
 /** `tillstream status` and `tillstream closure add|remove|list`. */
-import { dateFromDayNumber, dayNumber } from '../../aggregates/time.js';
+import { dayNumber, isCalendarDate } from '../../aggregates/time.js';
 import { type ClosureRecord, PollerState } from '../../ingest/state.js';
 import { EVERY_LOCATION } from '../../ingest/status/missing-uploads.js';
 import { CliError, ExitCode } from '../../shared/cli/errors.js';
@@ -42,7 +42,7 @@ export async function runStatusCommand(options: StatusCommandOptions, globals: G
 }
 
 function checkDate(flag: string, value: string): string {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || dateFromDayNumber(dayNumber(value)) !== value) {
+  if (!isCalendarDate(value)) {
     throw new CliError(
       `${flag} must be a date YYYY-MM-DD (given ${JSON.stringify(value)})`,
       ExitCode.BadUsage,

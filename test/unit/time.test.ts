@@ -5,6 +5,7 @@ import {
   Daypart,
   daypart,
   daysBetween,
+  isCalendarDate,
   isoWeek,
   isValidTimeZone,
   month,
@@ -194,5 +195,24 @@ describe('calendar arithmetic', () => {
     expect(isValidTimeZone('Asia/Kathmandu')).toBe(true);
     expect(isValidTimeZone('Mars/Olympus')).toBe(false);
     expect(isValidTimeZone('')).toBe(false);
+  });
+});
+
+describe('isCalendarDate', () => {
+  it('takes dates of the calendar only', () => {
+    for (const date of ['2023-02-28', '2024-02-29', '2023-12-31', '1970-01-01'])
+      expect(isCalendarDate(date)).toBe(true);
+    for (const date of [
+      '2023-02-29',
+      '2023-02-30',
+      '2024-02-30',
+      '2023-04-31',
+      '2023-13-01',
+      '2023-00-10',
+      '2023-1-01',
+      '23-01-01',
+      '',
+    ])
+      expect(isCalendarDate(date)).toBe(false);
   });
 });

@@ -51,4 +51,16 @@ describe('tillstream CLI', () => {
     expect(failure).toMatchObject({ code: 2 });
     expect((failure as { stderr: string }).stderr).toContain("unknown command 'no-such-command'");
   });
+
+  it('exits 2 on a date that is not in the calendar, before opening anything', async () => {
+    // Act
+    const failure = await run(process.execPath, [bin, 'compact', '--as-of', '2023-02-30']).catch(
+      (error: { code: number; stderr: string }) => error,
+    );
+    // Assess
+    expect(failure).toMatchObject({ code: 2 });
+    expect((failure as { stderr: string }).stderr).toContain(
+      '--as-of must be a date YYYY-MM-DD (given "2023-02-30")',
+    );
+  });
 });
