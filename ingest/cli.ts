@@ -1,5 +1,7 @@
 /** The `poll` and `requeue` commands (CONTRACT.md §4). */
+
 import { CliError, ExitCode } from '../shared/cli/errors.js';
+import { checkInputOption } from '../shared/cli/input.js';
 import type { GlobalOptions } from '../shared/cli/main.js';
 import { withPollerLease } from '../shared/generation.js';
 import { boundHeapGrowth } from './heap.js';
@@ -7,7 +9,7 @@ import { type PollResult, runPollCycle } from './poll.js';
 import { formatReportTable } from './report.js';
 import { runRequeue } from './requeue.js';
 import { sleepMs } from './retry.js';
-import { driveFolderIds, sourceFor } from './sources.js';
+import { sourceFor } from './sources.js';
 import { PollerState } from './state.js';
 
 export interface PollCommandOptions {
@@ -40,10 +42,7 @@ export async function runPollCommand(
   if (input === undefined || input === '') {
     throw new CliError('poll needs --input DIR|drive://FOLDER_ID (or TILLSTREAM_INPUT)', ExitCode.BadUsage);
   }
-  const folderIds = driveFolderIds(input);
-  if (folderIds !== null && folderIds.length === 0) {
-    throw new CliError(`--input ${input} names no Drive folder`, ExitCode.BadUsage);
-  }
+  await checkInputOption('--input', input);
   const intervalSeconds = Number(options.interval ?? env['TILLSTREAM_POLL_INTERVAL_SECONDS'] ?? '60');
   if (!Number.isFinite(intervalSeconds) || intervalSeconds <= 0) {
     throw new CliError(

@@ -1,11 +1,13 @@
 /** `tillstream backfill --input DIR|drive://ID [--rate N] [--turn-seconds N]` (issue #8). */
+
 import cliProgress from 'cli-progress';
 import { CliError, ExitCode } from '../../shared/cli/errors.js';
+import { checkInputOption } from '../../shared/cli/input.js';
 import type { GlobalOptions } from '../../shared/cli/main.js';
 import { Target } from '../../shared/config.js';
 import { LeaseHeldError } from '../../shared/generation.js';
 import { describePoll } from '../cli.js';
-import { driveFolderIds, sourceFor } from '../sources.js';
+import { sourceFor } from '../sources.js';
 import { PollerState } from '../state.js';
 import { BackfillInterruptedError, type BackfillProgress, runBackfill } from './run.js';
 
@@ -27,10 +29,7 @@ export async function runBackfillCommand(
   globals: GlobalOptions,
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<void> {
-  const folderIds = driveFolderIds(options.input);
-  if (folderIds !== null && folderIds.length === 0) {
-    throw new CliError(`--input ${options.input} names no Drive folder`, ExitCode.BadUsage);
-  }
+  await checkInputOption('--input', options.input);
   let rate: number | undefined;
   if (options.rate !== undefined) {
     rate = Number(options.rate);

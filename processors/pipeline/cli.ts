@@ -1,10 +1,12 @@
 /** `tillstream compact`, `export`, `run` and `demo` (CONTRACT.md §4). */
+
 import { rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { addDays, isCalendarDate } from '../../aggregates/time.js';
 import { PollerState } from '../../ingest/state.js';
 import { CliError, ExitCode } from '../../shared/cli/errors.js';
+import { checkInputOption, checkOutputFolderOption } from '../../shared/cli/input.js';
 import type { GlobalOptions } from '../../shared/cli/main.js';
 import { defaultAsOf, runCompaction } from '../compaction/job.js';
 import { exportSnapshot } from '../compaction/snapshot.js';
@@ -107,6 +109,8 @@ export async function runRunCommand(
   options: { readonly input: string; readonly asOf?: string; readonly export?: string },
   globals: GlobalOptions,
 ): Promise<void> {
+  await checkInputOption('--input', options.input);
+  if (options.export !== undefined) await checkOutputFolderOption('--export', options.export);
   const { openContext } = await import('../../shared/cli/context.js');
   const context = await openContext(globals);
   try {

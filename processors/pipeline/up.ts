@@ -10,6 +10,7 @@ import { runPollCycle } from '../../ingest/poll.js';
 import { sourceFor } from '../../ingest/sources.js';
 import { PollerState } from '../../ingest/state.js';
 import { CliError, ExitCode } from '../../shared/cli/errors.js';
+import { checkInputOption } from '../../shared/cli/input.js';
 import type { GlobalOptions } from '../../shared/cli/main.js';
 import { watchShutdownSignals } from '../../shared/local/signals.js';
 import { sleep } from '../../shared/sleep.js';
@@ -61,6 +62,7 @@ export async function runUpCommand(
   if (input === undefined || input === '') {
     throw new CliError('up needs --input DIR|drive://FOLDER_ID (or TILLSTREAM_INPUT)', ExitCode.BadUsage);
   }
+  await checkInputOption('--input', input);
   const pollSeconds = Number(options.pollInterval ?? env['TILLSTREAM_POLL_INTERVAL_SECONDS'] ?? '60');
   if (!Number.isFinite(pollSeconds) || pollSeconds <= 0) {
     throw new CliError(

@@ -3,6 +3,8 @@
  * small commands start fast.
  */
 import { Command, CommanderError, Option } from 'commander';
+import { SourceError } from '../../ingest/errors.js';
+import { SnapshotNotFoundError } from '../../processors/compaction/errors.js';
 import { CliError, ExitCode } from './errors.js';
 
 /** Options every command accepts. */
@@ -284,6 +286,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (error instanceof CliError) {
       process.stderr.write(`tillstream: ${error.message}\n`);
       return error.exitCode;
+    }
+    // Errors that say all a user needs (a source that cannot be read, a missing snapshot): one line.
+    if (error instanceof SourceError || error instanceof SnapshotNotFoundError) {
+      const hint =
+        error instanceof SnapshotNotFoundError
+          ? '; pass --as-of with the date of an existing snapshot (`tillstream status` shows the latest)'
+          : '';
+      process.stderr.write(`tillstream: ${error.message}${hint}\n`);
+      return ExitCode.Failure;
     }
     process.stderr.write(
       `tillstream: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,

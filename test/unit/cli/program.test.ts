@@ -63,4 +63,16 @@ describe('tillstream CLI', () => {
       '--as-of must be a date YYYY-MM-DD (given "2023-02-30")',
     );
   });
+
+  it('exits 2 with one line, no stack, on an input folder that does not exist', async () => {
+    // Act
+    const failure = await run(process.execPath, [bin, 'poll', '--input', '/no/such/tillstream/folder']).catch(
+      (error: { code: number; stderr: string }) => error,
+    );
+    // Assess
+    expect(failure).toMatchObject({ code: 2 });
+    expect((failure as { stderr: string }).stderr).toBe(
+      'tillstream: --input /no/such/tillstream/folder: no such folder\n',
+    );
+  });
 });
