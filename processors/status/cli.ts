@@ -59,8 +59,8 @@ export function closureFrom(
   nowMs: number,
 ): ClosureRecord {
   if (locationId.trim() === '') throw new CliError('a location id is required', ExitCode.BadUsage);
-  const to = checkDate('--to', options.to ?? from);
   checkDate('the date', from);
+  const to = options.to === undefined ? from : checkDate('--to', options.to);
   if (to < from) throw new CliError(`--to ${to} is before ${from}`, ExitCode.BadUsage);
   return {
     locationId,

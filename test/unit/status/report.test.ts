@@ -149,7 +149,12 @@ describe('closureFrom', () => {
   });
 
   it('refuses bad dates and reversed ranges', () => {
-    expect(() => closureFrom('ny01', '2024-02-30', {}, 0)).toThrow(CliError);
+    expect(() => closureFrom('ny01', '2024-02-30', {}, 0)).toThrow(
+      'the date must be a date YYYY-MM-DD (given "2024-02-30")',
+    );
+    expect(() => closureFrom('ny01', '2024-02-28', { to: '2024-13-01' }, 0)).toThrow(
+      '--to must be a date YYYY-MM-DD (given "2024-13-01")',
+    );
     expect(() => closureFrom('ny01', '2024-12-25', { to: '2024-12-24' }, 0)).toThrow(CliError);
     expect(() => closureFrom('', '2024-12-25', {}, 0)).toThrow(CliError);
   });
