@@ -197,5 +197,9 @@ export function formatReportTable(reports: readonly IngestReport[]): string {
         column >= 2 && column !== 6 ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!),
       )
       .join('  ');
-  return [line(header), ...rows.map(line)].join('\n');
+  // A file set aside whole says why under the table (its row counts are all 0).
+  const setAside = reports
+    .filter((report) => report.fileMessage !== null && report.status !== FileStatus.DuplicateContent)
+    .map((report) => `${report.path}: ${report.status}: ${report.fileMessage}`);
+  return [line(header), ...rows.map(line), ...setAside].join('\n');
 }

@@ -75,9 +75,12 @@ export async function collectStatus(deps: StatusDependencies): Promise<StatusRep
   const sinceMs = localInstant(quarantineSince, 0, settings.chainTimeZone);
   const byReason: Record<string, number> = {};
   const quarantineFiles: { path: string; rows: number }[] = [];
+  const filesSetAside: { path: string; status: string; message: string }[] = [];
   for (const report of reports) {
     // A retracted file's rows count nowhere, its quarantined ones included.
     if (String(report.status) === 'retracted' || Date.parse(report.arrivedAt) < sinceMs) continue;
+    if (report.fileMessage !== null && report.status !== 'duplicate_content')
+      filesSetAside.push({ path: report.path, status: report.status, message: report.fileMessage });
     if (report.rowsQuarantined === 0) continue;
     quarantineFiles.push({ path: report.path, rows: report.rowsQuarantined });
     for (const [reason, count] of Object.entries(report.quarantinedByReason)) {
@@ -95,6 +98,7 @@ export async function collectStatus(deps: StatusDependencies): Promise<StatusRep
     quarantinedRows: quarantineFiles.reduce((sum, file) => sum + file.rows, 0),
     quarantinedByReason: byReason,
     quarantineFiles,
+    filesSetAside,
   };
 
   const latestDate = snapshotDates.at(-1) ?? null;

@@ -24,6 +24,12 @@ export interface RowFacts {
   readonly quarantinedRows: number;
   readonly quarantinedByReason: Readonly<Record<string, number>>;
   readonly quarantineFiles: readonly { readonly path: string; readonly rows: number }[];
+  /** Files set aside whole in the window (too large, unknown kind, rejected), with the reason. */
+  readonly filesSetAside: readonly {
+    readonly path: string;
+    readonly status: string;
+    readonly message: string;
+  }[];
 }
 
 export interface ShardFacts {
@@ -107,6 +113,8 @@ export function attentionItems(facts: StatusFacts): string[] {
         .join(', ')}`,
     );
   }
+  for (const file of facts.rows.filesSetAside)
+    items.push(`file ${file.path} set aside whole (${file.status}): ${file.message}`);
   if (facts.rows.quarantinedRows > 0) {
     items.push(
       `${facts.rows.quarantinedRows} row(s) quarantined in files since ${facts.rows.quarantineSince} (${reasons(facts.rows.quarantinedByReason)})`,
@@ -190,6 +198,10 @@ export function formatStatus(report: StatusReport): string {
   for (const file of report.rows.quarantineFiles.slice(0, 5)) lines.push(`    ${file.path}: ${file.rows}`);
   if (report.rows.quarantineFiles.length > 5)
     lines.push(`    … ${report.rows.quarantineFiles.length - 5} more file(s)`);
+  if (report.rows.filesSetAside.length > 0)
+    lines.push(`  set aside whole  ${report.rows.filesSetAside.length} file(s)`);
+  for (const file of report.rows.filesSetAside)
+    lines.push(`    ${file.path} (${file.status}): ${file.message}`);
 
   lines.push('', `Shards (max lag ${report.maxShardLagMs} ms)`);
   if (report.shards.length === 0) lines.push('  none processed yet');

@@ -3,6 +3,7 @@ import { ReportInvariantError } from '../../../ingest/errors.js';
 import {
   applyRequeue,
   assertCountsAddUp,
+  FileStatus,
   formatReportTable,
   type IngestReport,
   settlePending,
@@ -92,6 +93,28 @@ describe('ingest report', () => {
     // Assess
     expect(table.split('\n')).toHaveLength(2);
     expect(table).toContain('1 (bad_number 1)');
+  });
+
+  it('says under the table why a file was set aside whole', () => {
+    // Act
+    const table = formatReportTable([
+      report,
+      {
+        ...report,
+        path: 'items_typo.csv',
+        status: FileStatus.Rejected,
+        fileMessage: 'missing_column: lacks the column(s) CURRENCY',
+        rowsRead: 0,
+        rowsAccepted: 0,
+        rowsQuarantined: 0,
+        quarantinedByReason: {},
+      },
+    ]);
+    // Assess
+    expect(table.split('\n')).toHaveLength(4);
+    expect(table.split('\n')[3]).toBe(
+      'items_typo.csv: rejected: missing_column: lacks the column(s) CURRENCY',
+    );
   });
 
   it('writes cents as decimals without floating point', () => {

@@ -19,6 +19,7 @@ const healthy: StatusFacts = {
     quarantinedRows: 0,
     quarantinedByReason: {},
     quarantineFiles: [],
+    filesSetAside: [],
   },
   shards: [
     {
@@ -85,6 +86,9 @@ describe('status report', () => {
         quarantinedRows: 3,
         quarantinedByReason: { bad_number: 1, missing_field: 2 },
         quarantineFiles: [{ path: 'c.csv', rows: 3 }],
+        filesSetAside: [
+          { path: 'd.csv', status: 'rejected', message: 'missing_column: lacks the column(s) CURRENCY' },
+        ],
       },
       shards: [
         { ...healthy.shards[0]!, lagMs: 60_001 },
@@ -104,6 +108,7 @@ describe('status report', () => {
     expect(report.attention).toEqual([
       'last poll could not read a.csv: timeout',
       '1 file(s) landed but not finished (next poll resumes them): b.csv',
+      'file d.csv set aside whole (rejected): missing_column: lacks the column(s) CURRENCY',
       '3 row(s) quarantined in files since 2024-06-13 (bad_number 1, missing_field 2)',
       'shard shardId-000 is 60001 ms behind (max 60000)',
       'shard shardId-002 is failing: ThrottlingException: Rate exceeded',
@@ -112,7 +117,8 @@ describe('status report', () => {
       'missing upload: location ny01, 2024-06-18 (due 2024-06-19T14:00:00.000Z)',
     ]);
     const text = formatStatus(report);
-    expect(text).toContain('ATTENTION (8)');
+    expect(text).toContain('ATTENTION (9)');
+    expect(text).toContain('    d.csv (rejected): missing_column: lacks the column(s) CURRENCY');
     expect(text).toContain('ny01');
     expect(text).toMatch(/shardId-002\s+0\s+.*FAILING/);
   });
