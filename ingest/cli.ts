@@ -4,8 +4,10 @@ import { CliError, ExitCode } from '../shared/cli/errors.js';
 import { checkInputOption } from '../shared/cli/input.js';
 import type { GlobalOptions } from '../shared/cli/main.js';
 import { withPollerLease } from '../shared/generation.js';
+import { ReasonCode } from '../shared/schemas/reasons.js';
 import { boundHeapGrowth } from './heap.js';
 import { type PollResult, runPollCycle } from './poll.js';
+import { formatQuarantine, listQuarantinedRows } from './quarantine.js';
 import { formatReportTable } from './report.js';
 import { runRequeue } from './requeue.js';
 import { sleepMs } from './retry.js';
@@ -121,6 +123,46 @@ export async function runRequeueCommand(globals: GlobalOptions): Promise<void> {
         `${result.excluded} excluded, ${result.pending} pending; ${result.recordsPut} record(s) put` +
         (still === '' ? '' : `; still rejected: ${still}`) +
         '\n',
+    );
+  } finally {
+    await context.close();
+  }
+}
+
+export interface QuarantineCommandOptions {
+  readonly reason?: string;
+  readonly file?: string;
+  readonly limit?: string;
+  readonly json?: boolean;
+}
+
+/** `tillstream quarantine [--reason R] [--file TEXT] [--limit N] [--json]`. */
+export async function runQuarantineCommand(
+  options: QuarantineCommandOptions,
+  globals: GlobalOptions,
+): Promise<void> {
+  const limit = Number(options.limit ?? '50');
+  if (!Number.isInteger(limit) || limit <= 0) {
+    throw new CliError(
+      `--limit must be a positive integer (given ${JSON.stringify(options.limit)})`,
+      ExitCode.BadUsage,
+    );
+  }
+  if (options.reason !== undefined && !(Object.values(ReasonCode) as string[]).includes(options.reason)) {
+    throw new CliError(
+      `--reason must be one of ${Object.values(ReasonCode).join(', ')} (given ${JSON.stringify(options.reason)})`,
+      ExitCode.BadUsage,
+    );
+  }
+  const { openContext } = await import('../shared/cli/context.js');
+  const context = await openContext(globals);
+  try {
+    const rows = await listQuarantinedRows(context.clients.s3, context.names, {
+      ...(options.reason === undefined ? {} : { reason: options.reason }),
+      ...(options.file === undefined ? {} : { file: options.file }),
+    });
+    process.stdout.write(
+      options.json ? `${JSON.stringify(rows, null, 2)}\n` : `${formatQuarantine(rows, limit)}\n`,
     );
   } finally {
     await context.close();

@@ -276,7 +276,8 @@ async function isRequeued(doc: DynamoDBDocumentClient, tableName: string, marker
   return response.Item !== undefined;
 }
 
-async function listQuarantineKeys(s3: S3Client, bucket: string): Promise<string[]> {
+/** Every quarantine object key, sorted. */
+export async function listQuarantineKeys(s3: S3Client, bucket: string): Promise<string[]> {
   const keys: string[] = [];
   let token: string | undefined;
   do {

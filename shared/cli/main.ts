@@ -115,6 +115,17 @@ export function buildProgram(): Command {
       await runRequeueCommand(command.optsWithGlobals<GlobalOptions>());
     });
   program
+    .command('quarantine')
+    .description('list quarantined rows with their file, row, column and reason')
+    .option('--reason <code>', 'only this reason (e.g. bad_number)')
+    .option('--file <text>', 'only files whose path contains this text')
+    .option('--limit <n>', 'rows shown at most (default 50)')
+    .option('--json', 'every matching row, machine-readable')
+    .action(async (options: import('../../ingest/cli.js').QuarantineCommandOptions, command: Command) => {
+      const { runQuarantineCommand } = await import('../../ingest/cli.js');
+      await runQuarantineCommand(options, command.optsWithGlobals<GlobalOptions>());
+    });
+  program
     .command('lag')
     .description('per-shard lag; non-zero exit when a shard is behind')
     .option('--max-lag-ms <ms>', 'a shard further behind than this fails the command (default 60000)')

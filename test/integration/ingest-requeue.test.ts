@@ -5,6 +5,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFolderSource } from '../../ingest/folder/source.js';
 import { runPollCycle } from '../../ingest/poll.js';
+import { formatQuarantine, listQuarantinedRows } from '../../ingest/quarantine.js';
 import type { IngestReport } from '../../ingest/report.js';
 import { runRequeue } from '../../ingest/requeue.js';
 import {
@@ -41,6 +42,7 @@ describe('requeue of quarantined rows', () => {
     await runPollCycle({ ...deps, source: createFolderSource(dir) });
     const [quarantineKey] = await listKeys(stack.clients, names.quarantineBucket);
     const untouched = await runRequeue(deps);
+    const listed = await listQuarantinedRows(stack.clients.s3, names, { file: 'items.csv' });
     const fixed = (await readObject(stack.clients, names.quarantineBucket, quarantineKey!))
       .toString()
       .replace(',abc,', ',3.25,');
@@ -51,11 +53,18 @@ describe('requeue of quarantined rows', () => {
     // Act
     const requeued = await runRequeue(deps);
     const again = await runRequeue(deps);
+    const listedAfter = await listQuarantinedRows(stack.clients.s3, names, { file: 'items.csv' });
 
     // Assess
     expect(untouched).toMatchObject({ examined: 1, accepted: 0, stillRejected: { bad_number: 1 } });
     expect(requeued).toMatchObject({ examined: 1, accepted: 1, recordsPut: 1 });
     expect(again.examined).toBe(0);
+    // `tillstream quarantine` lists the row with its column and reason until a requeue takes it
+    expect(listed).toEqual([
+      expect.objectContaining({ path: 'items.csv', row: 2, column: 'ITEM_PRICE', reason: 'bad_number' }),
+    ]);
+    expect(formatQuarantine(listed, 50)).toMatch(/^items\.csv\s+2\s+ITEM_PRICE\s+bad_number\s+\S/m);
+    expect(listedAfter).toEqual([]);
     const rows = streamRows(await readStream(stack.clients, names.ordersStream));
     expect(rows.has('line|O2|L1|325x2')).toBe(true);
     const reportKey = (await listKeys(stack.clients, names.rawBucket)).find((key) =>
