@@ -17,6 +17,7 @@
  * Ledgers written before this layout (one item per identity, `sk` = the identity) are folded into
  * order items once, by `ensureLedgerLayout`, before anything reads them.
  */
+
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
@@ -29,6 +30,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
+import { progressLog } from '../shared/progress.js';
 import {
   ClaimStatus,
   type IdentityKey,
@@ -400,8 +402,10 @@ export async function ensureLedgerLayout(
   );
   let folded = 0;
   if (marker.Item === undefined) {
+    const progress = progressLog(log);
     let startKey: Record<string, unknown> | undefined;
     do {
+      progress(() => `ledger: ${folded} row claim(s) moved into one item per order so far`);
       const page = await doc.send(
         new ScanCommand({
           TableName: tableName,

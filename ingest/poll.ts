@@ -9,6 +9,7 @@
  * so the resumed file accepts its own claims again and re-puts their records (the processors
  * dedupe stream replays). Options whose line is unknown wait in the state table with their arrival.
  */
+
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
@@ -23,6 +24,7 @@ import {
   type OptionEntry,
   validationSettings,
 } from '../shared/input/types.js';
+import { progressLog } from '../shared/progress.js';
 import type { ResourceNames } from '../shared/resources.js';
 import { type CalendarDay, FileKind, type LocationConfig } from '../shared/schemas/input.js';
 import type { EventLine, EventOption, Lineage } from '../shared/schemas/order-event.js';
@@ -236,7 +238,9 @@ class PollCycle {
     const files = await source.listFiles();
     const listed = this.deps.arrivalOf === undefined ? arrivalOrder(files) : files;
     await this.step(PollStep.Listed, String(listed.length));
-    for (const file of listed) {
+    const progress = progressLog(this.deps.log);
+    for (const [index, file] of listed.entries()) {
+      progress(() => `poll: ${index} of ${listed.length} file(s) landed`);
       try {
         await this.land(file);
       } catch (error) {
@@ -266,6 +270,9 @@ class PollCycle {
       next = index + 1 < ordered.length ? this.readVersion(ordered[index + 1]!) : undefined;
       next?.catch(() => {});
       await this.ingestVersion(version, read);
+      progress(
+        () => `poll: ${index + 1} of ${ordered.length} file(s) ingested, ${this.recordsPut} record(s) put`,
+      );
     }
     await this.settleHeldOptions();
     await this.settlePendingOptions();

@@ -16,6 +16,7 @@ import {
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { lastValueFrom, Observable } from 'rxjs';
 import type { BatchRecord } from '../../aggregates/batch.js';
+import { PROGRESS_EVERY_MS } from '../../shared/progress.js';
 import type { ResourceNames } from '../../shared/resources.js';
 import { decodeOrderEvent, PoisonRecordError } from '../../shared/schemas/order-event.js';
 import { sleep } from '../../shared/sleep.js';
@@ -345,42 +346,64 @@ export async function runShardProcessors(
       .catch((statusError: unknown) => log(`shard ${shardId}: status not saved: ${String(statusError)}`));
   };
 
-  for (;;) {
-    if (failure !== undefined || signal.aborted) break;
-    const shards = await listShards(kinesis, names.ordersStream, options.retry);
-    const states = new Map((await store.listShardStates()).map((state) => [state.shardId, state]));
-    const listed = new Set(shards.map((shard) => shard.ShardId));
-    // A parent that is no longer listed has expired: nothing of it is left to apply.
-    const drained = (shardId: string | undefined) =>
-      shardId === undefined || !listed.has(shardId) || states.get(shardId)?.done === true;
-    for (const shard of shards) {
-      const shardId = shard.ShardId!;
-      if (running.has(shardId) || states.get(shardId)?.done) continue;
-      // With --until-caught-up an open shard is consumed once, up to its end of the moment.
-      if (options.untilCaughtUp && summaries.has(shardId)) continue;
-      if (!drained(shard.ParentShardId) || !drained(shard.AdjacentParentShardId)) continue;
-      if ((restarts.get(shardId)?.at ?? 0) > now()) continue;
-      log(`shard ${shardId}: consuming`);
-      running.set(
-        shardId,
-        consume(shardId, shard.SequenceNumberRange?.EndingSequenceNumber !== undefined)
-          .catch((error: unknown) => onFailure(shardId, error))
-          .finally(() => running.delete(shardId)),
-      );
-    }
-    if (options.untilCaughtUp) {
-      if (running.size === 0) break;
-      // When a parent finishes its children become startable: list again after any consumer ends.
-      await Promise.race(running.values());
-    } else {
-      // List again every 10 s for new shards, at once when a consumer ends (a drained parent), and
-      // when a failed shard's backoff is over.
-      const nextRestart = Math.min(...[...restarts.values()].map((restart) => restart.at));
-      const waitMs = Math.max(0, Math.min(10_000, nextRestart - now()));
-      await Promise.race([sleep(waitMs, signal), ...running.values()]);
-    }
+  // Every PROGRESS_EVERY_MS, how far the shards have got (a continuous run is otherwise silent).
+  let reported = { records: 0, at: performance.now() };
+  const progress = setInterval(() => {
+    const records = [...summaries.values()].reduce((sum, shard) => sum + shard.records, 0);
+    const orders = [...summaries.values()].reduce((sum, shard) => sum + shard.ordersChanged, 0);
+    const seconds = (performance.now() - reported.at) / 1000;
+    log(
+      `process: ${records} record(s), ${orders} order change(s) on ${summaries.size} shard(s) so far; ` +
+        `${Math.round((records - reported.records) / seconds)} records/s`,
+    );
+    reported = { records, at: performance.now() };
+  }, PROGRESS_EVERY_MS);
+  progress.unref();
+
+  try {
+    await consumeShards();
+  } finally {
+    clearInterval(progress);
   }
-  await Promise.all(running.values());
+
+  async function consumeShards(): Promise<void> {
+    for (;;) {
+      if (failure !== undefined || signal.aborted) break;
+      const shards = await listShards(kinesis, names.ordersStream, options.retry);
+      const states = new Map((await store.listShardStates()).map((state) => [state.shardId, state]));
+      const listed = new Set(shards.map((shard) => shard.ShardId));
+      // A parent that is no longer listed has expired: nothing of it is left to apply.
+      const drained = (shardId: string | undefined) =>
+        shardId === undefined || !listed.has(shardId) || states.get(shardId)?.done === true;
+      for (const shard of shards) {
+        const shardId = shard.ShardId!;
+        if (running.has(shardId) || states.get(shardId)?.done) continue;
+        // With --until-caught-up an open shard is consumed once, up to its end of the moment.
+        if (options.untilCaughtUp && summaries.has(shardId)) continue;
+        if (!drained(shard.ParentShardId) || !drained(shard.AdjacentParentShardId)) continue;
+        if ((restarts.get(shardId)?.at ?? 0) > now()) continue;
+        log(`shard ${shardId}: consuming`);
+        running.set(
+          shardId,
+          consume(shardId, shard.SequenceNumberRange?.EndingSequenceNumber !== undefined)
+            .catch((error: unknown) => onFailure(shardId, error))
+            .finally(() => running.delete(shardId)),
+        );
+      }
+      if (options.untilCaughtUp) {
+        if (running.size === 0) break;
+        // When a parent finishes its children become startable: list again after any consumer ends.
+        await Promise.race(running.values());
+      } else {
+        // List again every 10 s for new shards, at once when a consumer ends (a drained parent), and
+        // when a failed shard's backoff is over.
+        const nextRestart = Math.min(...[...restarts.values()].map((restart) => restart.at));
+        const waitMs = Math.max(0, Math.min(10_000, nextRestart - now()));
+        await Promise.race([sleep(waitMs, signal), ...running.values()]);
+      }
+    }
+    await Promise.all(running.values());
+  }
   if (failure !== undefined) throw failure;
   const shards = [...summaries.values()].sort((a, b) => (a.shardId < b.shardId ? -1 : 1));
   return {
