@@ -3,6 +3,7 @@
  * and as_of: no I/O, no clock. One module per mart holds its definition; this is the public door.
  */
 
+import { isCalendarDate } from '../time.js';
 import type { Mart } from './columns.js';
 import { type CustomerMetricsRow, customerMetrics } from './customer-metrics.js';
 import { type DiscountBeforeAfterRow, discountBeforeAfter } from './discount-before-after.js';
@@ -50,8 +51,6 @@ export interface Marts {
   readonly discount_before_after: Mart<DiscountBeforeAfterRow>;
 }
 
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
-
 /**
  * Computes every mart of a snapshot.
  *
@@ -64,7 +63,7 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 export function computeMarts(input: MartInput, settings: MartSettings = defaultMartSettings): Marts {
   validateMartSettings(settings);
   const { asOf, locationDays } = input;
-  if (!DATE.test(asOf) || Number.isNaN(Date.parse(asOf))) throw new MartDateError('asOf', asOf);
+  if (!isCalendarDate(asOf)) throw new MartDateError('asOf', asOf);
   const population = customerPopulation(input.customers, asOf, settings);
   return {
     customer_metrics: customerMetrics(population, settings),

@@ -5,6 +5,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import Papa from 'papaparse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { arrayMart, ColumnType, column, type Mart, MartName } from '../../../aggregates/marts/columns.js';
+import { MartDateError } from '../../../aggregates/marts/errors.js';
 import { computeMarts, type Marts } from '../../../aggregates/marts/index.js';
 import { martToCsv } from '../../../processors/compaction/csv.js';
 import { martToParquet } from '../../../processors/compaction/parquet.js';
@@ -149,5 +150,13 @@ describe('Parquet writer, read back by DuckDB', () => {
       expect(asCsv).toEqual(csvRows[rowIndex + 1]);
     });
     connection.closeSync();
+  });
+});
+
+describe('computeMarts', () => {
+  it('refuses an as_of that is not a calendar date', () => {
+    expect(() => computeMarts({ asOf: '2023-02-30', customers: [], locationDays: [], holidays: [] })).toThrow(
+      MartDateError,
+    );
   });
 });
