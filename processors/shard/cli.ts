@@ -2,7 +2,7 @@
 import { CliError, ExitCode } from '../../shared/cli/errors.js';
 import type { GlobalOptions } from '../../shared/cli/main.js';
 import { DynamoShardStore } from './dynamo-store.js';
-import { readShardLag, type ShardLag } from './lag.js';
+import { readShardLag, type ShardLag, shardLagMs } from './lag.js';
 import { processorDefaults, runShardProcessors } from './runner.js';
 
 export interface ProcessCommandOptions {
@@ -87,14 +87,9 @@ export function lagReport(
     'state',
   ];
   const open = shards.filter((shard) => !shard.done);
-  const lagOf = (shard: ShardLag): number | undefined =>
-    shard.pendingMs ??
-    (shard.lagMs === undefined && shard.iteratorAgeMs === undefined
-      ? undefined
-      : Math.max(shard.lagMs ?? 0, shard.iteratorAgeMs ?? 0));
   const figure = (value: number | undefined) => (value === undefined ? '?' : String(value));
   const rows = open.map((shard) => {
-    const lag = lagOf(shard);
+    const lag = shardLagMs(shard);
     return [
       shard.shardId,
       figure(lag),
@@ -130,13 +125,15 @@ export function lagReport(
 
 /**
  * Reads the shard status items and each shard's backlog from the stream; exit code 1 when a shard
- * is failing or behind `--max-lag-ms` (default 60000).
+ * is failing or behind `--max-lag-ms` (default: `TILLSTREAM_MAX_LAG_MS`, 60000).
  */
 export async function runLagCommand(options: LagCommandOptions, globals: GlobalOptions): Promise<void> {
-  const maxLagMs = positiveInteger('--max-lag-ms', options.maxLagMs, 60_000);
+  // Checked before the stack opens; the default is the setting `status` uses too.
+  if (options.maxLagMs !== undefined) positiveInteger('--max-lag-ms', options.maxLagMs, 0);
   const { openContext } = await import('../../shared/cli/context.js');
   const context = await openContext(globals);
   try {
+    const maxLagMs = positiveInteger('--max-lag-ms', options.maxLagMs, context.settings.maxShardLagMs);
     const { names } = context;
     const store = new DynamoShardStore(context.clients.doc, names, { streamName: names.ordersStream });
     const shards = await readShardLag(context.clients.kinesis, store, names.ordersStream, Date.now());

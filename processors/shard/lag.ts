@@ -63,3 +63,13 @@ export async function readShardLag(
   );
   return rows.sort((a, b) => (a.shardId < b.shardId ? -1 : a.shardId > b.shardId ? 1 : 0));
 }
+
+/**
+ * A shard's lag: its backlog when read, else the larger of the figures its consumer last recorded
+ * (`undefined` when there is neither).
+ */
+export function shardLagMs(shard: ShardLag): number | undefined {
+  if (shard.pendingMs !== undefined) return shard.pendingMs;
+  if (shard.lagMs === undefined && shard.iteratorAgeMs === undefined) return undefined;
+  return Math.max(shard.lagMs ?? 0, shard.iteratorAgeMs ?? 0);
+}

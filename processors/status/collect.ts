@@ -3,12 +3,14 @@
  * dashboard's read model), shard checkpoints and lag, the newest snapshot's manifest, missing
  * uploads and table sizes.
  */
+
 import {
   DescribeTableCommand,
   type DynamoDBClient,
   ScanCommand,
   type ScanCommandOutput,
 } from '@aws-sdk/client-dynamodb';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { addDays, toLocalTime } from '../../aggregates/time.js';
@@ -19,6 +21,8 @@ import { type Settings, Target } from '../../shared/config.js';
 import { type ResourceNames, tableNames } from '../../shared/resources.js';
 import { readManifest } from '../compaction/snapshot.js';
 import { ReadModel } from '../dashboard/read-model.js';
+import { DynamoShardStore } from '../shard/dynamo-store.js';
+import { readShardLag, shardLagMs } from '../shard/lag.js';
 import {
   type RowFacts,
   type SnapshotFacts,
@@ -36,6 +40,8 @@ export interface StatusDependencies {
     readonly dynamo: DynamoDBClient;
     readonly doc: DynamoDBDocumentClient;
     readonly s3: S3Client;
+    /** When given, each shard's lag is its backlog read from the stream now (as `tillstream lag`). */
+    readonly kinesis?: KinesisClient;
   };
   readonly names: ResourceNames;
   readonly settings: Settings;
@@ -63,7 +69,14 @@ export async function collectStatus(deps: StatusDependencies): Promise<StatusRep
       state.unfinished(),
       state.pendingOptions(),
       readModel.ingestReports(),
-      readModel.shardStates(),
+      clients.kinesis === undefined
+        ? readModel.shardStates()
+        : readShardLag(
+            clients.kinesis,
+            new DynamoShardStore(clients.doc, names, { streamName: names.ordersStream }),
+            names.ordersStream,
+            nowMs,
+          ),
       readModel.poisonRecordCount(),
       readModel.snapshotDates(),
       checkMissingUploads(clients.doc, names, settings, nowMs),
@@ -134,7 +147,7 @@ export async function collectStatus(deps: StatusDependencies): Promise<StatusRep
     rows,
     shards: shards.map((shard) => ({
       shardId: shard.shardId,
-      lagMs: shard.lagMs ?? null,
+      lagMs: shardLagMs(shard) ?? null,
       checkpoint: shard.checkpoint ?? null,
       checkpointAt: iso(shard.checkpointAt),
       updatedAt: iso(shard.updatedAt),

@@ -127,8 +127,11 @@ export function buildProgram(): Command {
     });
   program
     .command('lag')
-    .description('per-shard lag; non-zero exit when a shard is behind')
-    .option('--max-lag-ms <ms>', 'a shard further behind than this fails the command (default 60000)')
+    .description('per-shard lag; non-zero exit when a shard is behind or failing')
+    .option(
+      '--max-lag-ms <ms>',
+      'a shard further behind than this fails the command (default TILLSTREAM_MAX_LAG_MS, 60000)',
+    )
     .option('--json', 'machine-readable')
     .action(async (options: import('../../processors/shard/cli.js').LagCommandOptions, command: Command) => {
       const { runLagCommand } = await import('../../processors/shard/cli.js');

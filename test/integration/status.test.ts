@@ -106,6 +106,8 @@ describe('tillstream status', () => {
     ]);
     expect(report.poll.lastPollAt).not.toBeNull();
     expect(report.shards.length).toBeGreaterThan(0);
+    // Every shard caught up: its lag, read from the stream, is 0
+    expect(report.shards.map((shard) => shard.lagMs)).toEqual(report.shards.map(() => 0));
     expect(report.snapshot.latestDate).toBe(report.snapshot.expectedDate);
     expect(report.tables.find((table) => table.table === names.aggregatesTable)?.items).toBeGreaterThan(0);
   });
