@@ -271,16 +271,38 @@ export class DynamoShardStore implements ShardStore {
   }
 
   async saveCheckpoint(shardId: string, sequence: string): Promise<void> {
+    await this.writeCheckpoint(shardId, sequence, undefined);
+  }
+
+  /**
+   * Moves the shard's checkpoint to `sequence` (never back: `CheckpointRegressionError`), with
+   * `status` in the same write when given.
+   */
+  private async writeCheckpoint(
+    shardId: string,
+    sequence: string,
+    status: ShardStatus | undefined,
+  ): Promise<void> {
+    const update = status === undefined ? undefined : statusUpdate(status, this.now());
     try {
       await this.send(() =>
         this.doc.send(
           new UpdateCommand({
             TableName: this.names.stateTable,
             Key: { ...shardStateKey(this.options.streamName, shardId) },
-            UpdateExpression: 'SET #cp = :seq, #key = :key, #at = :now',
+            UpdateExpression:
+              update === undefined
+                ? 'SET #cp = :seq, #key = :key, #at = :now'
+                : update.expression.replace('SET ', 'SET #cp = :seq, #key = :key, #at = :now, '),
             ConditionExpression: 'attribute_not_exists(#key) OR #key <= :key',
-            ExpressionAttributeNames: { '#cp': 'checkpoint', '#key': 'cpKey', '#at': 'checkpointAt' },
+            ExpressionAttributeNames: {
+              ...update?.names,
+              '#cp': 'checkpoint',
+              '#key': 'cpKey',
+              '#at': 'checkpointAt',
+            },
             ExpressionAttributeValues: {
+              ...update?.values,
               ':seq': sequence,
               ':key': sequenceSortKey(sequence),
               ':now': this.now(),
@@ -359,32 +381,10 @@ export class DynamoShardStore implements ShardStore {
    * would only make the shard look further behind.
    */
   async saveProgress(shardId: string, sequence: string, status: ShardStatus): Promise<void> {
-    const { expression, names, values } = statusUpdate(status, this.now());
     try {
-      await this.send(() =>
-        this.doc.send(
-          new UpdateCommand({
-            TableName: this.names.stateTable,
-            Key: { ...shardStateKey(this.options.streamName, shardId) },
-            UpdateExpression: expression.replace('SET ', 'SET #cp = :seq, #key = :key, #at = :now, '),
-            ConditionExpression: 'attribute_not_exists(#key) OR #key <= :key',
-            ExpressionAttributeNames: {
-              ...names,
-              '#cp': 'checkpoint',
-              '#key': 'cpKey',
-              '#at': 'checkpointAt',
-            },
-            ExpressionAttributeValues: {
-              ...values,
-              ':seq': sequence,
-              ':key': sequenceSortKey(sequence),
-              ':now': this.now(),
-            },
-          }),
-        ),
-      );
+      await this.writeCheckpoint(shardId, sequence, status);
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      if (!(error instanceof CheckpointRegressionError)) throw error;
     }
   }
 

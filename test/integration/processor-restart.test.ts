@@ -3,21 +3,15 @@
  * consumer fails: the shard is consumed again from its checkpoint after a backoff, its status item
  * carries the error meanwhile, and the other shards run on; a crash ends the whole run.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { putRecords } from '../../ingest/producer.js';
 import { lagReport } from '../../processors/shard/cli.js';
 import { DynamoShardStore, type ShardStateItem } from '../../processors/shard/dynamo-store.js';
 import { CrashWindow, InjectedCrash } from '../../processors/shard/flush.js';
 import { readShardLag } from '../../processors/shard/lag.js';
 import { runShardProcessors } from '../../processors/shard/runner.js';
-import { bootstrapLocalResources } from '../../shared/aws/bootstrap.js';
-import { type AwsClients, createClients } from '../../shared/aws/clients.js';
-import { type LocalStack, startLocalStack } from '../../shared/local/stack.js';
-import { type ResourceNames, resourceNames } from '../../shared/resources.js';
+import { useEmbeddedStack } from '../support/embedded-stack.js';
 import { lastSequences, orderRecords, storedTable } from '../support/processor-fixtures.js';
 import { sampleEvents } from '../unit/aggregates/generators.js';
 import { referenceItems } from '../unit/aggregates/reference.js';
@@ -36,38 +30,18 @@ async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, m
 }
 
 describe('the long-running shard processor after a failure', () => {
-  let stack: LocalStack;
-  let clients: AwsClients;
-  let stateDir: string;
-  let prefix = 0;
-
-  beforeAll(async () => {
-    stateDir = await mkdtemp(join(tmpdir(), 'tillstream-restart-'));
-    stack = await startLocalStack({ stateDir, fresh: true });
-    clients = createClients({ kind: 'local', endpoints: stack.endpoints });
-  });
-
-  afterAll(async () => {
-    clients?.destroy();
-    await stack?.stop();
-    await rm(stateDir, { recursive: true, force: true });
-  });
-
-  async function freshStream(): Promise<ResourceNames> {
-    const names = resourceNames({ resourcePrefix: `restart${prefix++}` });
-    await bootstrapLocalResources(stack.endpoints, names, { shardCount: 2 });
-    return names;
-  }
+  const embedded = useEmbeddedStack('restart');
+  const freshStream = () => embedded.freshResources(2);
 
   it('consumes a failing shard again from its checkpoint, showing the error until it recovers', async () => {
     // Prepare: every update of shard 0's items is throttled (past a budget of one attempt) while
     // `failing` holds.
     const names = await freshStream();
     const events = sampleEvents(40, 11);
-    await putRecords(clients.kinesis, names.ordersStream, orderRecords(events));
-    const last = await lastSequences(clients.kinesis, names.ordersStream);
+    await putRecords(embedded.clients.kinesis, names.ordersStream, orderRecords(events));
+    const last = await lastSequences(embedded.clients.kinesis, names.ordersStream);
     let failing = true;
-    const send = clients.doc.send.bind(clients.doc);
+    const send = embedded.clients.doc.send.bind(embedded.clients.doc);
     const doc = {
       send: (command: UpdateCommand) => {
         if (
@@ -81,12 +55,12 @@ describe('the long-running shard processor after a failure', () => {
         return send(command);
       },
     } as unknown as DynamoDBDocumentClient;
-    const store = new DynamoShardStore(clients.doc, names, { streamName: names.ordersStream });
+    const store = new DynamoShardStore(embedded.clients.doc, names, { streamName: names.ordersStream });
     const logged: string[] = [];
     const stop = new AbortController();
 
     // Act
-    const run = runShardProcessors(clients.kinesis, doc, names, {
+    const run = runShardProcessors(embedded.clients.kinesis, doc, names, {
       ...FAST,
       retry: { maxAttempts: 1 },
       restartDelayMs: 100,
@@ -118,17 +92,17 @@ describe('the long-running shard processor after a failure', () => {
     expect(lagReport(recovered, 60_000, Date.now()).failing).toBe(false);
     expect(logged.some((line) => /consuming it again from its checkpoint in \d+ ms/.test(line))).toBe(true);
     expect(summary.shards).toHaveLength(2);
-    expect(await storedTable(clients, names.aggregatesTable)).toEqual(referenceItems(events));
+    expect(await storedTable(embedded.clients, names.aggregatesTable)).toEqual(referenceItems(events));
   }, 60_000);
 
   it('ends the whole run on a crash, stopping the other shards', async () => {
     // Prepare
     const names = await freshStream();
-    await putRecords(clients.kinesis, names.ordersStream, orderRecords(sampleEvents(40, 12)));
+    await putRecords(embedded.clients.kinesis, names.ordersStream, orderRecords(sampleEvents(40, 12)));
     let crashes = 0;
 
     // Act: no signal is ever aborted; only the crash can end the run.
-    const outcome = await runShardProcessors(clients.kinesis, clients.doc, names, {
+    const outcome = await runShardProcessors(embedded.clients.kinesis, embedded.clients.doc, names, {
       ...FAST,
       crashAt: (window) => {
         if (window === CrashWindow.BeforeLedger && crashes++ === 0) throw new InjectedCrash(window);
@@ -145,13 +119,16 @@ describe('the long-running shard processor after a failure', () => {
   it("lag reads each shard's backlog from the stream, whether or not a processor runs", async () => {
     // Prepare: records put, nothing processed yet
     const names = await freshStream();
-    await putRecords(clients.kinesis, names.ordersStream, orderRecords(sampleEvents(20, 13)));
-    const store = new DynamoShardStore(clients.doc, names, { streamName: names.ordersStream });
+    await putRecords(embedded.clients.kinesis, names.ordersStream, orderRecords(sampleEvents(20, 13)));
+    const store = new DynamoShardStore(embedded.clients.doc, names, { streamName: names.ordersStream });
     await new Promise((resolve) => setTimeout(resolve, 300));
     // Act
-    const before = await readShardLag(clients.kinesis, store, names.ordersStream, Date.now());
-    await runShardProcessors(clients.kinesis, clients.doc, names, { ...FAST, untilCaughtUp: true });
-    const after = await readShardLag(clients.kinesis, store, names.ordersStream, Date.now());
+    const before = await readShardLag(embedded.clients.kinesis, store, names.ordersStream, Date.now());
+    await runShardProcessors(embedded.clients.kinesis, embedded.clients.doc, names, {
+      ...FAST,
+      untilCaughtUp: true,
+    });
+    const after = await readShardLag(embedded.clients.kinesis, store, names.ordersStream, Date.now());
     // Assess: before, every shard's oldest record had waited at least 300 ms (kinesalite's
     // MillisBehindLatest says 0); after, nothing waits
     expect(before.map((shard) => shard.shardId)).toEqual(['shardId-000000000000', 'shardId-000000000001']);

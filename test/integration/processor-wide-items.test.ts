@@ -5,19 +5,14 @@
  * through a crash between the runs.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { BatchRecord } from '../../aggregates/batch.js';
 import { DynamoShardStore } from '../../processors/shard/dynamo-store.js';
 import { CrashWindow, flushBatch, InjectedCrash } from '../../processors/shard/flush.js';
-import { bootstrapLocalResources } from '../../shared/aws/bootstrap.js';
-import { type AwsClients, createClients } from '../../shared/aws/clients.js';
 import type { DynamoEngine } from '../../shared/config.js';
-import { type LocalStack, startLocalStack } from '../../shared/local/stack.js';
-import { type ResourceNames, resourceNames } from '../../shared/resources.js';
+import type { ResourceNames } from '../../shared/resources.js';
 import type { EventLine, OrderEvent } from '../../shared/schemas/order-event.js';
+import { useEmbeddedStack } from '../support/embedded-stack.js';
 import { storedTable } from '../support/processor-fixtures.js';
 import { referenceItems } from '../unit/aggregates/reference.js';
 
@@ -54,27 +49,12 @@ const records = (events: readonly OrderEvent[], from: bigint): BatchRecord[] =>
   events.map((event, index) => ({ sequence: from + BigInt(index * 10), event }));
 
 describe.each(engines)('items wider than one update on %s', (engine) => {
-  let stack: LocalStack;
-  let clients: AwsClients;
-  let stateDir: string;
-  let prefix = 0;
-
-  beforeAll(async () => {
-    stateDir = await mkdtemp(join(tmpdir(), 'tillstream-wide-'));
-    stack = await startLocalStack({ stateDir, fresh: true, dynamoEngine: engine });
-    clients = createClients({ kind: 'local', endpoints: stack.endpoints });
-  });
-
-  afterAll(async () => {
-    clients?.destroy();
-    await stack?.stop();
-    await rm(stateDir, { recursive: true, force: true });
-  });
+  const embedded = useEmbeddedStack('wide', engine);
 
   async function freshTables(): Promise<{ names: ResourceNames; store: DynamoShardStore }> {
-    const names = resourceNames({ resourcePrefix: `wide${prefix++}` });
-    await bootstrapLocalResources(stack.endpoints, names, { shardCount: 1 });
-    return { names, store: new DynamoShardStore(clients.doc, names, { streamName: names.ordersStream }) };
+    const names = await embedded.freshResources(1);
+    const store = new DynamoShardStore(embedded.clients.doc, names, { streamName: names.ordersStream });
+    return { names, store };
   }
 
   it('writes a day item of 120 categories in one batch in runs of records, exactly', async () => {
@@ -84,7 +64,7 @@ describe.each(engines)('items wider than one update on %s', (engine) => {
     // Act
     const result = await flushBatch(store, SHARD, records(events, 1_000n));
     // Assess: more updates than items (the day items took several), and every figure exact
-    const table = await storedTable(clients, names.aggregatesTable);
+    const table = await storedTable(embedded.clients, names.aggregatesTable);
     expect(table).toEqual(referenceItems(events));
     expect(result.itemWrites).toBeGreaterThan(table.size);
   });
@@ -108,7 +88,7 @@ describe.each(engines)('items wider than one update on %s', (engine) => {
     await flushBatch(store, SHARD, all.slice(50));
     // Assess
     expect(crashed).toBeInstanceOf(InjectedCrash);
-    expect(await storedTable(clients, names.aggregatesTable)).toEqual(referenceItems(events));
+    expect(await storedTable(embedded.clients, names.aggregatesTable)).toEqual(referenceItems(events));
   });
 
   it('refuses, naming the item and the record, an order that alone names more categories than an update carries', async () => {

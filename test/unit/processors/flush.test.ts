@@ -67,18 +67,22 @@ async function runWithFaults(
   return { crashes };
 }
 
+/** Events, their delivery (duplicates, any order), batch sizes up to `maxBatch` and crash windows. */
+const faultScenario = (maxBatch: number) =>
+  eventsArbitrary(10).chain((events) =>
+    fc.tuple(
+      fc.constant(events),
+      deliveryArbitrary(events),
+      fc.array(fc.integer({ min: 1, max: maxBatch }), { minLength: 1, maxLength: 20 }),
+      fc.array(fc.record({ window: fc.option(fc.constantFrom(...WINDOWS), { freq: 2 }) }), {
+        maxLength: 30,
+      }),
+    ),
+  );
+
 describe('flushBatch with crashes (memory store)', () => {
   it('any crashes, replays with other batch boundaries and duplicates give the exact items', async () => {
-    const scenario = eventsArbitrary(10).chain((events) =>
-      fc.tuple(
-        fc.constant(events),
-        deliveryArbitrary(events),
-        fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 20 }),
-        fc.array(fc.record({ window: fc.option(fc.constantFrom(...WINDOWS), { freq: 2 }) }), {
-          maxLength: 30,
-        }),
-      ),
-    );
+    const scenario = faultScenario(7);
     await fc.assert(
       fc.asyncProperty(scenario, async ([events, delivered, batchSizes, faults]) => {
         // Prepare
@@ -95,16 +99,7 @@ describe('flushBatch with crashes (memory store)', () => {
   it('writes an item whose batch delta exceeds one update in runs of records, exactly through crashes', async () => {
     // Prepare: updates of at most 30 counters and 4 labels (one record's fits; a batch's often not)
     const limits = { counters: 30, labels: 4 };
-    const scenario = eventsArbitrary(10).chain((events) =>
-      fc.tuple(
-        fc.constant(events),
-        deliveryArbitrary(events),
-        fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 20 }),
-        fc.array(fc.record({ window: fc.option(fc.constantFrom(...WINDOWS), { freq: 2 }) }), {
-          maxLength: 30,
-        }),
-      ),
-    );
+    const scenario = faultScenario(9);
     let splitRuns = 0;
     await fc.assert(
       fc.asyncProperty(scenario, async ([events, delivered, batchSizes, faults]) => {
