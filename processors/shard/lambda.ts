@@ -64,12 +64,12 @@ export async function processKinesisEvent(
         await store.reportPoison(shardId, sequence, data, error.message);
       }
     }
-    const flushed: { shardId: string; lastSequence: string; ordersChanged: number }[] = [];
+    const ordersChanged = new Map<string, number>();
     for (const [shardId, records] of byShard) {
       const result = await flushBatch(store, shardId, records, { skipCheckpoint: true });
-      flushed.push({ shardId, lastSequence: result.lastSequence, ordersChanged: result.ordersChanged });
+      ordersChanged.set(shardId, result.ordersChanged);
     }
-    await recordProgress(event, flushed, store, log);
+    await recordProgress(event, ordersChanged, store, log);
     return { batchItemFailures: [] };
   } catch (error) {
     log(
@@ -90,13 +90,23 @@ const lastProgress = new Map<string, number>();
  */
 async function recordProgress(
   event: KinesisStreamEvent,
-  flushed: readonly { shardId: string; lastSequence: string; ordersChanged: number }[],
+  ordersChangedByShard: ReadonlyMap<string, number>,
   store: DynamoShardStore,
   log: (message: string) => void,
 ): Promise<void> {
   const now = Date.now();
-  for (const { shardId, lastSequence, ordersChanged } of flushed) {
+  // Every shard of the invocation, up to its last record: poison records (kept aside) included.
+  const shards = new Set(event.Records.map((record) => record.eventID.slice(0, record.eventID.indexOf(':'))));
+  for (const shardId of shards) {
     const records = event.Records.filter((record) => record.eventID.startsWith(`${shardId}:`));
+    // BigInt: Math.max takes no sequence number.
+    let last = 0n;
+    for (const record of records) {
+      const sequence = BigInt(record.kinesis.sequenceNumber);
+      if (sequence > last) last = sequence;
+    }
+    const lastSequence = last.toString();
+    const ordersChanged = ordersChangedByShard.get(shardId) ?? 0;
     const newest = records.reduce(
       (max, record) => Math.max(max, (record.kinesis.approximateArrivalTimestamp ?? 0) * 1000),
       0,

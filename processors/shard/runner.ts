@@ -261,61 +261,74 @@ export async function runShardProcessors(
       })().catch((error: unknown) => subscriber.error(error));
     });
 
-    await lastValueFrom(
-      source.pipe(
-        flushWhenFree({ maxRecords, lingerMs: batchMaxWaitMs }, async (records: _Record[]) => {
-          const started = now();
-          const batch: BatchRecord[] = [];
-          for (const record of records) {
-            const sequence = record.SequenceNumber ?? '';
-            try {
-              batch.push({
-                sequence: BigInt(sequence),
-                event: decodeOrderEvent(record.Data ?? new Uint8Array(), sequence),
-              });
-            } catch (error) {
-              if (!(error instanceof PoisonRecordError)) throw error;
-              summary.poisonRecords++;
-              log(`shard ${shardId}: ${error.message}`);
-              await store.reportPoison(shardId, sequence, record.Data ?? new Uint8Array(), error.message);
-            }
-          }
-          let ordersChanged = 0;
-          if (batch.length > 0) {
-            const result = await flushBatch(store, shardId, batch, {
-              concurrency: options.flushConcurrency ?? processorDefaults.flushConcurrency,
-              ...(options.crashAt ? { crashAt: options.crashAt } : {}),
-            });
-            summary.itemWrites += result.itemWrites;
-            ordersChanged = result.ordersChanged;
-          } else {
-            await store.saveCheckpoint(shardId, records[records.length - 1]?.SequenceNumber ?? '0');
-          }
-          summary.records += records.length;
-          summary.ordersChanged += ordersChanged;
-          summary.batches++;
-          sinceStatus.records += records.length;
-          sinceStatus.orders += ordersChanged;
-          sinceStatus.startedAt = Math.min(sinceStatus.startedAt, started);
-          // The first batch after a failure writes the status at once, clearing the error.
-          const recovered = batch.length > 0 && restarts.delete(shardId);
-          if (recovered || now() - lastStatusAt >= STATUS_EVERY_MS) {
-            const seconds = Math.max(now() - Math.min(sinceStatus.startedAt, lastStatusAt), 1) / 1000;
-            lastStatusAt = now();
-            await store.saveShardStatus(shardId, {
-              lagMs,
-              iteratorAgeMs,
-              recordsPerSecond: Math.round(sinceStatus.records / seconds),
-              ordersPerSecond: Math.round(sinceStatus.orders / seconds),
-            });
-            sinceStatus = { records: 0, orders: 0, startedAt: Number.POSITIVE_INFINITY };
-          }
-          inFlight -= records.length;
-          wake?.();
-        }),
-      ),
-      { defaultValue: undefined },
-    );
+    // The flush in progress: a failed read ends the pipeline at once, and the consumer must not
+    // end (to be consumed again) while a flush of its shard still writes.
+    let flushing: Promise<unknown> = Promise.resolve();
+    const flush = async (records: _Record[]): Promise<void> => {
+      const started = now();
+      const batch: BatchRecord[] = [];
+      for (const record of records) {
+        const sequence = record.SequenceNumber ?? '';
+        try {
+          batch.push({
+            sequence: BigInt(sequence),
+            event: decodeOrderEvent(record.Data ?? new Uint8Array(), sequence),
+          });
+        } catch (error) {
+          if (!(error instanceof PoisonRecordError)) throw error;
+          summary.poisonRecords++;
+          log(`shard ${shardId}: ${error.message}`);
+          await store.reportPoison(shardId, sequence, record.Data ?? new Uint8Array(), error.message);
+        }
+      }
+      let ordersChanged = 0;
+      if (batch.length > 0) {
+        const result = await flushBatch(store, shardId, batch, {
+          concurrency: options.flushConcurrency ?? processorDefaults.flushConcurrency,
+          ...(options.crashAt ? { crashAt: options.crashAt } : {}),
+        });
+        summary.itemWrites += result.itemWrites;
+        ordersChanged = result.ordersChanged;
+      } else {
+        await store.saveCheckpoint(shardId, records[records.length - 1]?.SequenceNumber ?? '0');
+      }
+      summary.records += records.length;
+      summary.ordersChanged += ordersChanged;
+      summary.batches++;
+      sinceStatus.records += records.length;
+      sinceStatus.orders += ordersChanged;
+      sinceStatus.startedAt = Math.min(sinceStatus.startedAt, started);
+      // The first batch after a failure writes the status at once, clearing the error.
+      const recovered = batch.length > 0 && restarts.delete(shardId);
+      if (recovered || now() - lastStatusAt >= STATUS_EVERY_MS) {
+        const seconds = Math.max(now() - Math.min(sinceStatus.startedAt, lastStatusAt), 1) / 1000;
+        lastStatusAt = now();
+        await store.saveShardStatus(shardId, {
+          lagMs,
+          iteratorAgeMs,
+          recordsPerSecond: Math.round(sinceStatus.records / seconds),
+          ordersPerSecond: Math.round(sinceStatus.orders / seconds),
+        });
+        sinceStatus = { records: 0, orders: 0, startedAt: Number.POSITIVE_INFINITY };
+      }
+      inFlight -= records.length;
+      wake?.();
+    };
+    try {
+      await lastValueFrom(
+        source.pipe(
+          flushWhenFree({ maxRecords, lingerMs: batchMaxWaitMs }, (records: _Record[]) => {
+            const flushed = flush(records);
+            flushing = flushed.catch(() => {});
+            return flushed;
+          }),
+        ),
+        { defaultValue: undefined },
+      );
+    } catch (error) {
+      await flushing;
+      throw error;
+    }
     if (shardClosed) await store.saveShardStatus(shardId, { done: true, lagMs: 0, iteratorAgeMs: 0 });
     else await store.saveShardStatus(shardId, { lagMs, iteratorAgeMs });
   };
@@ -397,7 +410,10 @@ export async function runShardProcessors(
       } else {
         // List again every 10 s for new shards, at once when a consumer ends (a drained parent), and
         // when a failed shard's backoff is over.
-        const nextRestart = Math.min(...[...restarts.values()].map((restart) => restart.at));
+        // A backoff that is over waits for nothing (its entry stays, to count failures in a row).
+        const nextRestart = Math.min(
+          ...[...restarts.values()].map((restart) => restart.at).filter((at) => at > now()),
+        );
         const waitMs = Math.max(0, Math.min(10_000, nextRestart - now()));
         await Promise.race([sleep(waitMs, signal), ...running.values()]);
       }
