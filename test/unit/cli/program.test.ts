@@ -26,6 +26,13 @@ const contractCommands = [
   'reconcile',
 ];
 
+/** The exit code and stderr of a CLI run that is expected to fail. */
+const failedRun = (...args: string[]): Promise<{ code: number; stderr: string }> =>
+  run(process.execPath, [bin, ...args]).then(
+    () => ({ code: 0, stderr: '' }),
+    (error: { code: number; stderr: string }) => error,
+  );
+
 describe('tillstream CLI', () => {
   it('registers every command of the contract', () => {
     // Act
@@ -44,35 +51,25 @@ describe('tillstream CLI', () => {
 
   it('exits 2 on an unknown command', async () => {
     // Act
-    const failure = await run(process.execPath, [bin, 'no-such-command']).catch(
-      (error: { code: number; stderr: string }) => error,
-    );
+    const failure = await failedRun('no-such-command');
     // Assess
     expect(failure).toMatchObject({ code: 2 });
-    expect((failure as { stderr: string }).stderr).toContain("unknown command 'no-such-command'");
+    expect(failure.stderr).toContain("unknown command 'no-such-command'");
   });
 
   it('exits 2 on a date that is not in the calendar, before opening anything', async () => {
     // Act
-    const failure = await run(process.execPath, [bin, 'compact', '--as-of', '2023-02-30']).catch(
-      (error: { code: number; stderr: string }) => error,
-    );
+    const failure = await failedRun('compact', '--as-of', '2023-02-30');
     // Assess
     expect(failure).toMatchObject({ code: 2 });
-    expect((failure as { stderr: string }).stderr).toContain(
-      '--as-of must be a date YYYY-MM-DD (given "2023-02-30")',
-    );
+    expect(failure.stderr).toContain('--as-of must be a date YYYY-MM-DD (given "2023-02-30")');
   });
 
   it('exits 2 with one line, no stack, on an input folder that does not exist', async () => {
     // Act
-    const failure = await run(process.execPath, [bin, 'poll', '--input', '/no/such/tillstream/folder']).catch(
-      (error: { code: number; stderr: string }) => error,
-    );
+    const failure = await failedRun('poll', '--input', '/no/such/tillstream/folder');
     // Assess
     expect(failure).toMatchObject({ code: 2 });
-    expect((failure as { stderr: string }).stderr).toBe(
-      'tillstream: --input /no/such/tillstream/folder: no such folder\n',
-    );
+    expect(failure.stderr).toBe('tillstream: --input /no/such/tillstream/folder: no such folder\n');
   });
 });
