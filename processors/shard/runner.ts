@@ -333,6 +333,12 @@ export async function runShardProcessors(
     else await store.saveShardStatus(shardId, { lagMs, iteratorAgeMs });
   };
 
+  /** The shard's status item carries the error until a batch succeeds (best effort). */
+  const saveError = (shardId: string, error: unknown): Promise<void> =>
+    store
+      .saveShardStatus(shardId, { error: String(error), errorAt: now() })
+      .catch((statusError: unknown) => log(`shard ${shardId}: status not saved: ${String(statusError)}`));
+
   /**
    * A consumer failed. With `untilCaughtUp` (and for a crash or a second consumer on the shard,
    * always) the run ends with the error once the other consumers stop; a long-running processor
@@ -348,15 +354,19 @@ export async function runShardProcessors(
       if (!options.untilCaughtUp) stopAll.abort();
       return;
     }
+    if (signal.aborted) {
+      // The run is ending (stopped, or another shard crashed): nothing will consume the shard again.
+      log(`shard ${shardId}: ${String(error)}; not consumed again, the run is stopping`);
+      await saveError(shardId, error);
+      return;
+    }
     const failures = (restarts.get(shardId)?.failures ?? 0) + 1;
     const delayMs = Math.min(restartDelayMs * 2 ** (failures - 1), restartMaxMs);
     restarts.set(shardId, { failures, at: now() + delayMs });
     log(
       `shard ${shardId}: ${String(error)}; consuming it again from its checkpoint in ${delayMs} ms (failure ${failures} in a row)`,
     );
-    await store
-      .saveShardStatus(shardId, { error: String(error), errorAt: now() })
-      .catch((statusError: unknown) => log(`shard ${shardId}: status not saved: ${String(statusError)}`));
+    await saveError(shardId, error);
   };
 
   // Every PROGRESS_EVERY_MS, how far the shards have got (a continuous run is otherwise silent).

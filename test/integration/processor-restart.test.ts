@@ -116,6 +116,59 @@ describe('the long-running shard processor after a failure', () => {
     expect(outcome).toBe(CrashWindow.BeforeLedger);
   }, 30_000);
 
+  it('does not promise to consume again a shard that fails while a crash ends the run', async () => {
+    // Prepare: shard 1's item updates are held; once one is held, the next flush to start (shard
+    // 0's second) crashes, and the held updates then fail.
+    const names = await freshStream();
+    await putRecords(embedded.clients.kinesis, names.ordersStream, orderRecords(sampleEvents(40, 14)));
+    // Shard 0's updates wait until one of shard 1's is held, so its next flush starts after that.
+    const held: Array<(error: Error) => void> = [];
+    let firstHeld: () => void = () => {};
+    const shard1Held = new Promise<void>((resolve) => (firstHeld = resolve));
+    let crashed = false;
+    const send = embedded.clients.doc.send.bind(embedded.clients.doc);
+    const doc = {
+      send: async (command: UpdateCommand) => {
+        const shard =
+          command instanceof UpdateCommand ? command.input.ExpressionAttributeNames?.['#w'] : undefined;
+        if (shard === 'w1') {
+          if (crashed) throw new Error('held update failed');
+          firstHeld();
+          return new Promise((_, reject) => held.push(reject));
+        }
+        if (shard === 'w0') await shard1Held;
+        return send(command);
+      },
+    } as unknown as DynamoDBDocumentClient;
+    const logged: string[] = [];
+
+    // Act
+    const outcome = await runShardProcessors(embedded.clients.kinesis, doc, names, {
+      ...FAST,
+      log: (line) => logged.push(line),
+      crashAt: (window) => {
+        if (window !== CrashWindow.BeforeItems || held.length === 0 || crashed) return;
+        crashed = true;
+        setTimeout(() => {
+          for (const reject of held) reject(new Error('held update failed'));
+        }, 100);
+        throw new InjectedCrash(window);
+      },
+    }).then(
+      () => 'resolved',
+      (error: unknown) => (error instanceof InjectedCrash ? error.window : String(error)),
+    );
+
+    // Assess: the run ends on the crash; shard 1's failure is logged as final, not as a restart
+    expect(outcome).toBe(CrashWindow.BeforeItems);
+    expect(logged.filter((line) => /consuming it again/.test(line))).toEqual([]);
+    expect(logged).toContainEqual(
+      expect.stringMatching(
+        /^shard shardId-000000000001: .*held update failed.*not consumed again, the run is stopping$/,
+      ),
+    );
+  }, 30_000);
+
   it("lag reads each shard's backlog from the stream, whether or not a processor runs", async () => {
     // Prepare: records put, nothing processed yet
     const names = await freshStream();
