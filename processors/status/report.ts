@@ -120,7 +120,9 @@ export function attentionItems(facts: StatusFacts): string[] {
       `${facts.rows.quarantinedRows} row(s) quarantined in files since ${facts.rows.quarantineSince} (${reasons(facts.rows.quarantinedByReason)})`,
     );
   }
-  if (facts.shards.length === 0) items.push('no shard has been processed yet');
+  // Read from the stream, an unconsumed shard is listed with nothing recorded (as `tillstream lag`).
+  if (!facts.shards.some((shard) => shard.checkpoint !== null || shard.done))
+    items.push('no shard has been processed yet');
   for (const shard of facts.shards) {
     if (shard.done) continue;
     if (shard.error !== null) items.push(`shard ${shard.shardId} is failing: ${shard.error}`);

@@ -138,6 +138,20 @@ describe('status report', () => {
       'no snapshot for 2024-06-19 (latest: none)',
     ]);
   });
+
+  it('needs attention when the stream lists shards that nobody has consumed', () => {
+    // Act: shards as read from the stream, with no checkpoint and no status item
+    const unconsumed = { checkpoint: null, checkpointAt: null, updatedAt: null, done: false, error: null };
+    const report = statusReport({
+      ...healthy,
+      shards: [
+        { ...unconsumed, shardId: 'shardId-000', lagMs: 0 },
+        { ...unconsumed, shardId: 'shardId-001', lagMs: 0 },
+      ],
+    });
+    // Assess
+    expect(report.attention).toEqual(['no shard has been processed yet']);
+  });
 });
 
 describe('closureFrom', () => {
