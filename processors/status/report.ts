@@ -3,6 +3,7 @@
  * them, and the one-screen text. Pure: `collect.ts` reads the facts.
  */
 
+import { addDays } from '../../aggregates/time.js';
 import type { ClosureRecord } from '../../ingest/state.js';
 import type { MissingUpload } from '../../ingest/status/missing-uploads.js';
 
@@ -138,10 +139,31 @@ export function attentionItems(facts: StatusFacts): string[] {
       `no snapshot for ${facts.snapshot.expectedDate} (latest: ${facts.snapshot.latestDate ?? 'none'})`,
     );
   }
+  // One line per location (a location that stopped uploading would otherwise fill the screen).
+  const gapsByLocation = new Map<string, (typeof facts.uploads.missing)[number][]>();
   for (const gap of facts.uploads.missing) {
-    items.push(`missing upload: location ${gap.locationId}, ${gap.localDate} (due ${gap.dueAt})`);
+    gapsByLocation.set(gap.locationId, [...(gapsByLocation.get(gap.locationId) ?? []), gap]);
+  }
+  for (const [locationId, gaps] of gapsByLocation) {
+    if (gaps.length === 1) {
+      items.push(`missing upload: location ${locationId}, ${gaps[0]!.localDate} (due ${gaps[0]!.dueAt})`);
+    } else {
+      const dates = dateRanges(gaps.map((gap) => gap.localDate));
+      items.push(`missing uploads: location ${locationId}, ${gaps.length} days: ${dates}`);
+    }
   }
   return items;
+}
+
+/** Sorted local dates as runs of consecutive days: `2024-06-10…2024-06-12, 2024-06-15`. */
+export function dateRanges(localDates: readonly string[]): string {
+  const runs: { from: string; to: string }[] = [];
+  for (const date of [...localDates].sort()) {
+    const last = runs[runs.length - 1];
+    if (last !== undefined && addDays(last.to, 1) === date) last.to = date;
+    else if (last?.to !== date) runs.push({ from: date, to: date });
+  }
+  return runs.map((run) => (run.from === run.to ? run.from : `${run.from}…${run.to}`)).join(', ');
 }
 
 /** The facts and their attention items. */

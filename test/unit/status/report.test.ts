@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { closureFrom } from '../../../processors/status/cli.js';
 import {
+  dateRanges,
   formatStatus,
   type StatusFacts,
   statusReport,
@@ -151,6 +152,37 @@ describe('status report', () => {
     });
     // Assess
     expect(report.attention).toEqual(['no shard has been processed yet']);
+  });
+});
+
+describe('missing uploads in the attention list', () => {
+  it('gives one line per location, its dates as runs of days', () => {
+    // Prepare: ny01 missed five days (a gap in them), bos02 one
+    const gap = (locationId: string, localDate: string) => ({
+      locationId,
+      localDate,
+      dueAt: `${localDate}T14:00:00.000Z`,
+    });
+    const missing = [
+      ...['2024-06-12', '2024-06-13', '2024-06-14', '2024-06-17', '2024-06-18'].map((date) =>
+        gap('ny01', date),
+      ),
+      gap('bos02', '2024-06-18'),
+    ];
+    // Act
+    const report = statusReport({ ...healthy, uploads: { ...healthy.uploads, missing } });
+    // Assess: the table below still lists every day
+    expect(report.attention).toEqual([
+      'missing uploads: location ny01, 5 days: 2024-06-12…2024-06-14, 2024-06-17…2024-06-18',
+      'missing upload: location bos02, 2024-06-18 (due 2024-06-18T14:00:00.000Z)',
+    ]);
+    expect(formatStatus(report).match(/^\s+ny01\s/gm)).toHaveLength(5);
+  });
+
+  it('joins consecutive dates across a month end and keeps a repeated date once', () => {
+    expect(dateRanges(['2024-03-01', '2024-02-28', '2024-02-29', '2024-02-29', '2024-03-05'])).toBe(
+      '2024-02-28…2024-03-01, 2024-03-05',
+    );
   });
 });
 
