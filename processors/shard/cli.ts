@@ -142,7 +142,9 @@ export async function runLagCommand(options: LagCommandOptions, globals: GlobalO
     if (!options.json) process.stdout.write(`${report.lines.join('\n')}\n`);
     if (report.failing) throw new CliError('a shard is failing (its error is above)', ExitCode.Failure);
     if (report.behind) throw new CliError(`a shard is more than ${maxLagMs} ms behind`, ExitCode.Failure);
-    if (shards.every((shard) => shard.checkpoint === undefined && !shard.done))
+    if (
+      shards.every((shard) => shard.checkpoint === undefined && shard.updatedAt === undefined && !shard.done)
+    )
       throw new CliError('no shard has been processed yet', ExitCode.Failure);
   } finally {
     await context.close();

@@ -121,8 +121,9 @@ export function attentionItems(facts: StatusFacts): string[] {
       `${facts.rows.quarantinedRows} row(s) quarantined in files since ${facts.rows.quarantineSince} (${reasons(facts.rows.quarantinedByReason)})`,
     );
   }
-  // Read from the stream, an unconsumed shard is listed with nothing recorded (as `tillstream lag`).
-  if (!facts.shards.some((shard) => shard.checkpoint !== null || shard.done))
+  // Read from the stream, a shard no consumer has reached is listed with nothing recorded (as in
+  // `tillstream lag`); one that reached an empty shard has written its status.
+  if (!facts.shards.some((shard) => shard.checkpoint !== null || shard.updatedAt !== null || shard.done))
     items.push('no shard has been processed yet');
   for (const shard of facts.shards) {
     if (shard.done) continue;

@@ -150,8 +150,16 @@ describe('status report', () => {
         { ...unconsumed, shardId: 'shardId-001', lagMs: 0 },
       ],
     });
-    // Assess
+    // Assess: until a consumer has reached one (an empty shard then has a status item)
     expect(report.attention).toEqual(['no shard has been processed yet']);
+    const reached = statusReport({
+      ...healthy,
+      shards: [
+        { ...unconsumed, shardId: 'shardId-000', lagMs: 0, updatedAt: '2024-06-19T08:00:00.000Z' },
+        { ...unconsumed, shardId: 'shardId-001', lagMs: 0 },
+      ],
+    });
+    expect(reached.attention).toEqual([]);
   });
 });
 
