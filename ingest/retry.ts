@@ -1,4 +1,5 @@
 /** Exponential backoff with full jitter, for the Drive API and Kinesis PutRecords. */
+import { settleAll } from '../shared/settle.js';
 
 /** How to wait and how to draw jitter; injected so tests neither sleep nor depend on chance. */
 export interface BackoffOptions {
@@ -44,7 +45,11 @@ export async function withRetry<T>(
   }
 }
 
-/** Runs `task` over `items` with at most `limit` at once; results in input order. */
+/**
+ * Runs `task` over `items` with at most `limit` at once; results in input order. After a failure no
+ * new item starts, and the first error is thrown only once every started task has settled: a
+ * request still in flight could otherwise land after the caller's retry and overwrite it.
+ */
 export async function mapLimit<T, R>(
   items: readonly T[],
   limit: number,
@@ -52,12 +57,18 @@ export async function mapLimit<T, R>(
 ): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
+  let failed = false;
   const worker = async () => {
-    while (next < items.length) {
+    while (!failed && next < items.length) {
       const index = next++;
-      results[index] = await task(items[index]!, index);
+      try {
+        results[index] = await task(items[index]!, index);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  await settleAll(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
 }
