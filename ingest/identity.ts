@@ -22,8 +22,22 @@ export const LEDGER_PREFIX = 'row#';
 // encodeURIComponent escapes `|` and `#`, so the joined parts cannot run into each other.
 const part = (value: string): string => encodeURIComponent(value);
 
+/** DynamoDB's key limits, in UTF-8 bytes. */
+export const MAX_PARTITION_KEY_BYTES = 2048;
+export const MAX_SORT_KEY_BYTES = 1024;
+
+/**
+ * `plain` when it fits `maxBytes`, else `<prefix>sha256:<hex of plain>`. Every key that fits stays
+ * as it always was; `:` is escaped in encoded parts, so a hashed key never equals a plain one.
+ * Ids may be 256 characters and names 1,000, and URI-encoded non-ASCII takes 9 bytes a character.
+ */
+export function boundedKey(prefix: string, plain: string, maxBytes: number): string {
+  if (Buffer.byteLength(plain) <= maxBytes) return plain;
+  return `${prefix}sha256:${createHash('sha256').update(plain).digest('hex')}`;
+}
+
 export function orderPartition(orderId: string): string {
-  return `${LEDGER_PREFIX}${part(orderId)}`;
+  return boundedKey(LEDGER_PREFIX, `${LEDGER_PREFIX}${part(orderId)}`, MAX_PARTITION_KEY_BYTES);
 }
 
 export function lineKey(orderId: string, lineItemId: string): IdentityKey {

@@ -15,7 +15,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { CalendarDay, LineOption, LocationConfig } from '../shared/schemas/input.js';
-import type { IdentityKey, RowClaimant } from './identity.js';
+import { boundedKey, type IdentityKey, MAX_SORT_KEY_BYTES, type RowClaimant } from './identity.js';
 import { sleepMs } from './retry.js';
 
 export const StateKey = {
@@ -493,6 +493,10 @@ function sequenceKey(arrivalSeq: number): string {
   return String(arrivalSeq).padStart(12, '0');
 }
 
+/**
+ * The identity as the sort key (as every key written so far), hashed when longer than DynamoDB's
+ * 1,024 bytes: an option's names may be 1,000 characters each.
+ */
 function pendingSortKey(key: IdentityKey): string {
-  return `${key.pk}|${key.sk}`;
+  return boundedKey('', `${key.pk}|${key.sk}`, MAX_SORT_KEY_BYTES);
 }
