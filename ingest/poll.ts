@@ -372,7 +372,8 @@ class PollCycle {
       };
       await this.writeReport(version.reportKey, report);
       this.reports.push(report);
-      await this.state.setFileHead(fileKey, { versionTag: file.versionTag, contentHash }, file.path);
+      // Registered as a finished version, so `retract` of the first copy can read this one again.
+      await this.state.finish({ ...version, versionTag: file.versionTag }, file.versionTag);
       return;
     }
     await this.state.registerLanded({ ...version, versionTag: file.versionTag });

@@ -7,8 +7,9 @@
  * The file list and arrival order come from the poller state (`ingest#file#…` / `v#<sha256>`
  * items): it is what the poller itself ingests from, it holds the arrival sequence and arrival
  * instant that "first arrival wins", `future_timestamp` and the orphan grace period are measured
- * by, and it leaves out raw objects that were never ingested (a `file_too_large` file, a second
- * copy of content already ingested). The raw objects themselves are the bytes read.
+ * by, and it leaves out raw objects that were never ingested (a `file_too_large` file; a second
+ * copy of content already ingested, whose report says `duplicate_content`). The raw objects
+ * themselves are the bytes read.
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -19,6 +20,9 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { getReport } from '../../ingest/raw-layer.js';
+import { FileStatus } from '../../ingest/report.js';
+import { mapLimit } from '../../ingest/retry.js';
 import type { LandedVersion } from '../../ingest/state.js';
 import type { Settings } from '../../shared/config.js';
 import type { ResourceNames } from '../../shared/resources.js';
@@ -388,8 +392,17 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
   await mkdir(parent, { recursive: true });
   const dir = await mkdtemp(path.join(parent, 'reconcile-'));
   try {
-    // A withdrawn upload counts nowhere: later copies of its rows arrive first in its place.
-    const counted = landed.filter((entry) => entry.retraction === null);
+    // A withdrawn upload counts nowhere: later copies of its rows arrive first in its place. A
+    // byte-identical copy of content already ingested was never streamed (until a retraction of
+    // the first reads it again, which rewrites its report).
+    const reports = await mapLimit(landed, DOWNLOAD_CONCURRENCY, (entry) =>
+      entry.retraction === null
+        ? getReport(clients.s3, names.rawBucket, entry.version.reportKey)
+        : Promise.resolve(undefined),
+    );
+    const counted = landed.filter(
+      (entry, index) => entry.retraction === null && reports[index]?.status !== FileStatus.DuplicateContent,
+    );
     log(`reconcile: copying ${counted.length} raw file(s) from s3://${names.rawBucket}`);
     const files = await copyRawFiles(
       clients,

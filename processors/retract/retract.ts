@@ -510,6 +510,7 @@ async function reingestLaterFiles(
     const report = await getReport(clients.s3, names.rawBucket, candidate.reportKey);
     const mayHold =
       report === undefined ||
+      report.status === FileStatus.DuplicateContent ||
       report.rowsDuplicate > 0 ||
       (report.quarantinedByReason.conflicting_duplicate ?? 0) > 0;
     if (!mayHold) continue;
