@@ -1125,6 +1125,8 @@ class PollCycle {
         ],
       );
       await this.ledger.release(entry.key, entry.claimant);
+      // A requeued row quarantined again may be requeued again (and is listed again).
+      await this.state.forgetRequeued(entry.claimant);
     }
 
     // Reports: each settled row leaves its file's pending list exactly once.
@@ -1158,6 +1160,14 @@ class PollCycle {
         ...settled,
         recordsPut: report.recordsPut + (recordsByReport.get(key) ?? 0),
         quarantineKeys: [...new Set([...report.quarantineKeys, ...orphanKeys])],
+        ...(report.requeuedRows === undefined
+          ? {}
+          : {
+              // Orphaned again now: no longer counted as taken in by requeue.
+              requeuedRows: report.requeuedRows.filter(
+                (row) => !(stillPending.has(row) && settlements.get(row)?.accepted === false),
+              ),
+            }),
       };
       await this.writeReport(key, updated);
     }

@@ -33,7 +33,7 @@ import { putRecords, type StreamRecord } from './producer.js';
 import { getObjectBytes, getReport, putReport, type QuarantineRecord } from './raw-layer.js';
 import { applyRequeue, assertCountsAddUp, type RequeueOutcome } from './report.js';
 import type { BackoffOptions } from './retry.js';
-import { PollerState } from './state.js';
+import { PollerState, REQUEUED_PARTITION, requeueMarker } from './state.js';
 
 export interface RequeueDependencies {
   readonly clients: {
@@ -58,8 +58,6 @@ export interface RequeueResult {
   readonly stillRejected: Readonly<Partial<Record<ReasonCode, number>>>;
   readonly recordsPut: number;
 }
-
-const REQUEUED = 'ingest#requeued';
 
 /**
  * Re-validates every quarantined row and streams those that now pass.
@@ -91,7 +89,7 @@ export async function runRequeue(deps: RequeueDependencies): Promise<RequeueResu
       const record = JSON.parse(line) as QuarantineRecord;
       if (record.row === 0 || record.contentHash === null || record.reportKey === null) continue;
       const fileKey = `${record.source}:${record.file}`;
-      const marker = `${fileKey}|${record.contentHash}|${record.row}`;
+      const marker = requeueMarker({ fileKey, contentHash: record.contentHash, row: record.row });
       if (await isRequeued(clients.doc, names.stateTable, marker)) continue;
       result.examined++;
       const now = clock();
@@ -260,7 +258,7 @@ export async function runRequeue(deps: RequeueDependencies): Promise<RequeueResu
       await clients.doc.send(
         new PutCommand({
           TableName: names.stateTable,
-          Item: { pk: REQUEUED, sk: marker, outcome, at: now, quarantineKey: key },
+          Item: { pk: REQUEUED_PARTITION, sk: marker, outcome, at: now, quarantineKey: key },
         }),
       );
       result[outcome]++;
@@ -271,7 +269,11 @@ export async function runRequeue(deps: RequeueDependencies): Promise<RequeueResu
 
 async function isRequeued(doc: DynamoDBDocumentClient, tableName: string, marker: string): Promise<boolean> {
   const response = await doc.send(
-    new GetCommand({ TableName: tableName, Key: { pk: REQUEUED, sk: marker }, ConsistentRead: true }),
+    new GetCommand({
+      TableName: tableName,
+      Key: { pk: REQUEUED_PARTITION, sk: marker },
+      ConsistentRead: true,
+    }),
   );
   return response.Item !== undefined;
 }

@@ -418,6 +418,11 @@ export class PollerState {
     return keys;
   }
 
+  /** Lets `requeue` take a quarantined row again: removes the marker it wrote when it took the row. */
+  async forgetRequeued(row: RowClaimant): Promise<void> {
+    await this.delete(REQUEUED_PARTITION, requeueMarker(row));
+  }
+
   /** Records the end of a poll cycle. */
   async recordPoll(poll: PollRecord): Promise<void> {
     await this.put({ ...StateKey.LastPoll, poll });
@@ -487,6 +492,14 @@ export class PollerState {
       }
     }
   }
+}
+
+/** Partition of `requeue`'s markers: one per quarantined row it has taken, so it takes each once. */
+export const REQUEUED_PARTITION = 'ingest#requeued';
+
+/** A quarantined row's requeue marker: its file, content and row. */
+export function requeueMarker(row: RowClaimant): string {
+  return `${row.fileKey}|${row.contentHash}|${row.row}`;
 }
 
 function sequenceKey(arrivalSeq: number): string {
