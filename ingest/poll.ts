@@ -11,7 +11,7 @@
  */
 
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { pipeline, Readable, Transform } from 'node:stream';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -387,16 +387,26 @@ class PollCycle {
     knownHash?: string,
   ): Promise<void> {
     const { source, names, clients } = this.deps;
-    let contentHash = knownHash;
-    if (contentHash === undefined) contentHash = await sha256Stream(await source.open(file));
+    // Never held whole: streamed once to learn its hash (the raw key holds it), once into S3.
+    const contentHash = knownHash ?? (await sha256Stream(await source.open(file)));
     const objectKey = rawKey(source.sourceName, file.id, contentHash, file.name);
     const size = bytes?.length ?? file.sizeBytes ?? 0;
-    const body: Buffer | Readable = bytes ?? (await source.open(file));
-    await putRaw(clients.s3, names.rawBucket, objectKey, body, size, {
-      'source-file-id': file.id,
-      'source-path': file.path,
-      sha256: contentHash,
-    });
+    // A failed download or check aborts the upload (which then stores nothing) with its error.
+    const upload = new AbortController();
+    let bodyError: Error | undefined;
+    const body: Buffer | Readable =
+      bytes ??
+      pipeline(await source.open(file), verifiedBody(contentHash, file.path), (error) => {
+        if (!error) return;
+        bodyError = error;
+        upload.abort(error);
+      });
+    const metadata = { 'source-file-id': file.id, 'source-path': file.path, sha256: contentHash };
+    await putRaw(clients.s3, names.rawBucket, objectKey, body, size, metadata, upload.signal).catch(
+      (error: unknown) => {
+        throw bodyError ?? error;
+      },
+    );
     await this.quarantineWholeFile(
       file,
       fileKey,
@@ -1200,6 +1210,33 @@ function conflict(
 
 function sha256(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * Passes a stream through, holding back its last chunk until the whole has the expected SHA-256:
+ * a file changed between two reads fails the upload (which then stores nothing) instead of
+ * storing other bytes under this hash's key. The next poll lands the new version.
+ */
+function verifiedBody(expectedHash: string, path: string): Transform {
+  const hash = createHash('sha256');
+  let held: Buffer | undefined;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      if (held !== undefined) this.push(held);
+      held = chunk;
+      done();
+    },
+    flush(done) {
+      const actual = hash.digest('hex');
+      if (actual !== expectedHash) {
+        done(new Error(`${path} changed while it was being landed (sha256 ${actual}, not ${expectedHash})`));
+        return;
+      }
+      if (held !== undefined) this.push(held);
+      done();
+    },
+  });
 }
 
 async function sha256Stream(stream: Readable): Promise<string> {

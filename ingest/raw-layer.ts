@@ -57,6 +57,7 @@ export async function putRaw(
   body: Buffer | Readable,
   contentLength: number,
   metadata: Record<string, string>,
+  abortSignal?: AbortSignal,
 ): Promise<void> {
   await s3.send(
     new PutObjectCommand({
@@ -64,12 +65,17 @@ export async function putRaw(
       Key: key,
       Body: body,
       ContentLength: contentLength,
+      // S3 refuses bytes whose SHA-256 is not the one the key names (a file changed under a stream).
+      ...(metadata['sha256'] === undefined
+        ? {}
+        : { ChecksumSHA256: Buffer.from(metadata['sha256'], 'hex').toString('base64') }),
       ContentType: 'application/octet-stream',
       // S3 metadata is ASCII: encode paths that are not.
       Metadata: Object.fromEntries(
         Object.entries(metadata).map(([name, value]) => [name, encodeURIComponent(value)]),
       ),
     }),
+    abortSignal === undefined ? {} : { abortSignal },
   );
 }
 

@@ -5,7 +5,7 @@
  * token, nothing is listed; otherwise the folders are listed whole, which also catches files moved
  * in (a move keeps the modified time, so a modifiedTime watermark would miss them).
  */
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import type { drive_v3 } from '@googleapis/drive';
 import { ExportTooLargeError, SourceError } from '../errors.js';
 import { type BackoffOptions, withRetry } from '../retry.js';
@@ -275,20 +275,38 @@ export function createDriveSource(options: DriveSourceOptions): FileSource {
     }
   }
 
-  async function download(file: SourceFile): Promise<Buffer> {
+  /**
+   * A file's bytes as a stream, so that a file over `max_file_bytes` is never held in memory whole.
+   * A Sheet's CSV export (which Drive caps at 10 MB) is read whole: its size is known only after.
+   */
+  async function download(file: SourceFile): Promise<Readable> {
     try {
+      if (file.contentKind === ContentKind.SheetExport) {
+        const response = await call(() =>
+          drive.files.export(
+            { fileId: file.id, mimeType: 'text/csv' },
+            { responseType: 'arraybuffer', retry: false },
+          ),
+        );
+        return Readable.from([Buffer.from(response.data as unknown as ArrayBuffer)]);
+      }
+      // Retried up to the response's headers; a failure mid-body fails the poll, and the next retries.
       const response = await call(() =>
-        file.contentKind === ContentKind.SheetExport
-          ? drive.files.export(
-              { fileId: file.id, mimeType: 'text/csv' },
-              { responseType: 'arraybuffer', retry: false },
-            )
-          : drive.files.get(
-              { fileId: file.id, alt: 'media', supportsAllDrives: true },
-              { responseType: 'arraybuffer', retry: false },
-            ),
+        drive.files.get(
+          { fileId: file.id, alt: 'media', supportsAllDrives: true },
+          { responseType: 'stream', retry: false },
+        ),
       );
-      return Buffer.from(response.data as unknown as ArrayBuffer);
+      const body = response.data as unknown as Readable;
+      const out = new PassThrough();
+      body.on('error', (error: Error) =>
+        out.destroy(
+          new SourceError(`Drive download of ${file.path} (${file.id}) failed: ${error.message}`, location, {
+            cause: error,
+          }),
+        ),
+      );
+      return body.pipe(out);
     } catch (error) {
       const info = driveErrorInfo(error);
       if (info.reason === 'exportSizeLimitExceeded')
@@ -319,7 +337,7 @@ export function createDriveSource(options: DriveSourceOptions): FileSource {
       return files;
     },
     async open(file: SourceFile): Promise<Readable> {
-      return Readable.from([await download(file)]);
+      return download(file);
     },
     async commit(): Promise<void> {
       if (tokens !== undefined && pendingToken !== null) await tokens.save(pendingToken);
