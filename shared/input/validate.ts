@@ -12,6 +12,7 @@ import { FileKind, type RowOrigin } from '../schemas/input.js';
 import { ReasonCode } from '../schemas/reasons.js';
 import { joinCsvRecord } from './csv.js';
 import {
+  MAX_PRICE_CENTS,
   parseBoolean,
   parseCents,
   parseDayMonthYear,
@@ -461,13 +462,20 @@ function missing(origin: RowOrigin, fields: readonly string[], label: string): R
   return rejected(origin, fields, label, ReasonCode.MissingField, `${label} is empty`);
 }
 
+/** `MAX_PRICE_CENTS` as written in a file: 9999999.99. */
+const MAX_AMOUNT_TEXT = `${Math.floor(MAX_PRICE_CENTS / 100)}.${String(MAX_PRICE_CENTS % 100).padStart(2, '0')}`;
+
 function badNumber(origin: RowOrigin, fields: readonly string[], label: string, text: string): RejectedEntry {
+  // A well-formed amount is refused only for its size (cents must stay exact in sums).
+  const tooLarge = /^-?\d+(\.\d{1,2})?$/.test(trimBlank(text));
   return rejected(
     origin,
     fields,
     label,
     ReasonCode.BadNumber,
-    `${label} ${JSON.stringify(text)} is not a decimal amount with at most 2 decimals (e.g. 19.99)`,
+    tooLarge
+      ? `${label} ${JSON.stringify(text)} is larger than the largest accepted amount, ${MAX_AMOUNT_TEXT}`
+      : `${label} ${JSON.stringify(text)} is not a decimal amount with at most 2 decimals (e.g. 19.99)`,
   );
 }
 

@@ -217,6 +217,24 @@ describe('parseExport: order_items', () => {
     expect(rejection.message).toContain(column);
   });
 
+  it.each([
+    ['10000000.00', 'is larger than the largest accepted amount, 9999999.99'],
+    ['12.345', 'is not a decimal amount with at most 2 decimals'],
+  ])('says why price %s is a bad_number', async (price, because) => {
+    // Act
+    const rejection = rejectionOf(await onlyEntry(orderFile(orderRow({ ITEM_PRICE: price }))));
+    // Assess
+    expect(rejection.reason).toBe(ReasonCode.BadNumber);
+    expect(rejection.message).toBe(
+      `ITEM_PRICE "${price}" ${because}${price === '12.345' ? ' (e.g. 19.99)' : ''}`,
+    );
+  });
+
+  it('accepts the largest amount', async () => {
+    const entry = await onlyEntry(orderFile(orderRow({ ITEM_PRICE: '9999999.99' })));
+    expect(entry.kind === EntryKind.LineItem && entry.record.unitPriceCents).toBe(999_999_999);
+  });
+
   it('accepts a timestamp exactly at the future tolerance', async () => {
     const entry = await onlyEntry(orderFile(orderRow({ CREATION_TIME_UTC: '2023-09-02T00:00:00Z' })));
     expect(entry.kind).toBe(EntryKind.LineItem);
