@@ -198,8 +198,23 @@ export function formatReportTable(reports: readonly IngestReport[]): string {
       )
       .join('  ');
   // A file set aside whole says why under the table (its row counts are all 0).
-  const setAside = reports
-    .filter((report) => report.fileMessage !== null && report.status !== FileStatus.DuplicateContent)
-    .map((report) => `${report.path}: ${report.status}: ${report.fileMessage}`);
-  return [line(header), ...rows.map(line), ...setAside].join('\n');
+  return [line(header), ...rows.map(line), ...fileOutcomes(reports).setAside].join('\n');
+}
+
+/**
+ * How a poll's files ended: ingested (rows read), copies of content already ingested, and one line
+ * per file set aside whole saying why (`path: status: message`).
+ */
+export function fileOutcomes(reports: readonly IngestReport[]): {
+  readonly ingested: number;
+  readonly copies: number;
+  readonly setAside: readonly string[];
+} {
+  return {
+    ingested: reports.filter((report) => report.status === FileStatus.Ingested).length,
+    copies: reports.filter((report) => report.status === FileStatus.DuplicateContent).length,
+    setAside: reports
+      .filter((report) => report.fileMessage !== null && report.status !== FileStatus.DuplicateContent)
+      .map((report) => `${report.path}: ${report.status}: ${report.fileMessage}`),
+  };
 }

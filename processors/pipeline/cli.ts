@@ -4,6 +4,7 @@ import { rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { addDays, isCalendarDate } from '../../aggregates/time.js';
+import { fileOutcomes } from '../../ingest/report.js';
 import { PollerState } from '../../ingest/state.js';
 import { CliError, ExitCode } from '../../shared/cli/errors.js';
 import { checkInputOption, checkOutputFolderOption } from '../../shared/cli/input.js';
@@ -97,11 +98,18 @@ function describeRun(result: PipelineResult): string {
   const poll = result.poll;
   const accepted = poll.reports.reduce((sum, report) => sum + report.rowsAccepted, 0);
   const quarantined = poll.reports.reduce((sum, report) => sum + report.rowsQuarantined, 0);
-  return (
-    `ingested ${poll.reports.length} new file(s): ${accepted.toLocaleString('en-US')} rows accepted, ` +
-    `${quarantined.toLocaleString('en-US')} quarantined, ${poll.recordsPut.toLocaleString('en-US')} order events put; ` +
-    `processed ${result.process.records.toLocaleString('en-US')} records into ${result.process.itemWrites.toLocaleString('en-US')} item writes`
-  );
+  const files = fileOutcomes(poll.reports);
+  return [
+    `ingested ${files.ingested} new file(s): ${accepted.toLocaleString('en-US')} rows accepted, ` +
+      `${quarantined.toLocaleString('en-US')} quarantined, ${poll.recordsPut.toLocaleString('en-US')} order events put; ` +
+      `processed ${result.process.records.toLocaleString('en-US')} records into ${result.process.itemWrites.toLocaleString('en-US')} item writes`,
+    ...(files.copies > 0
+      ? [`${files.copies} file(s) with the same bytes as a file already ingested: not read again`]
+      : []),
+    ...(files.setAside.length > 0
+      ? [`${files.setAside.length} file(s) set aside whole:`, ...files.setAside.map((line) => `  ${line}`)]
+      : []),
+  ].join('\n');
 }
 
 /** `tillstream run --input DIR [--as-of DATE] [--export DIR]`. */

@@ -4,6 +4,7 @@ import {
   applyRequeue,
   assertCountsAddUp,
   FileStatus,
+  fileOutcomes,
   formatReportTable,
   type IngestReport,
   settlePending,
@@ -115,6 +116,26 @@ describe('ingest report', () => {
     expect(table.split('\n')[3]).toBe(
       'items_typo.csv: rejected: missing_column: lacks the column(s) CURRENCY',
     );
+  });
+
+  it('counts how files ended: ingested, copies, and each file set aside with why', () => {
+    // Act
+    const outcomes = fileOutcomes([
+      report,
+      { ...report, path: 'copy.csv', status: FileStatus.DuplicateContent },
+      {
+        ...report,
+        path: 'pic.png',
+        status: FileStatus.UnknownKind,
+        fileMessage: 'not an export: no known header',
+      },
+    ]);
+    // Assess
+    expect(outcomes).toEqual({
+      ingested: 1,
+      copies: 1,
+      setAside: ['pic.png: unknown_kind: not an export: no known header'],
+    });
   });
 
   it('writes cents as decimals without floating point', () => {
