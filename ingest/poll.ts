@@ -396,7 +396,7 @@ class PollCycle {
     let bodyError: Error | undefined;
     const body: Buffer | Readable =
       bytes ??
-      pipeline(await source.open(file), verifiedBody(contentHash, file.path), (error) => {
+      pipeline(await source.open(file), verifiedBody(contentHash, file.path, source.location), (error) => {
         if (!error) return;
         bodyError = error;
         upload.abort(error);
@@ -1215,9 +1215,9 @@ function sha256(bytes: Buffer): string {
 /**
  * Passes a stream through, holding back its last chunk until the whole has the expected SHA-256:
  * a file changed between two reads fails the upload (which then stores nothing) instead of
- * storing other bytes under this hash's key. The next poll lands the new version.
+ * storing other bytes under this hash's key. The file is skipped this cycle (a `SourceError`).
  */
-function verifiedBody(expectedHash: string, path: string): Transform {
+function verifiedBody(expectedHash: string, path: string, location: string): Transform {
   const hash = createHash('sha256');
   let held: Buffer | undefined;
   return new Transform({
@@ -1230,7 +1230,8 @@ function verifiedBody(expectedHash: string, path: string): Transform {
     flush(done) {
       const actual = hash.digest('hex');
       if (actual !== expectedHash) {
-        done(new Error(`${path} changed while it was being landed (sha256 ${actual}, not ${expectedHash})`));
+        const message = `${path} changed while it was being landed (sha256 ${actual}, not ${expectedHash}): the next poll lands it again`;
+        done(new SourceError(message, location));
         return;
       }
       if (held !== undefined) this.push(held);

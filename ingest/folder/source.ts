@@ -1,8 +1,10 @@
 /** The local-folder source: the embedded default, a folder standing in for the Drive folder. */
+
+import type { Stats } from 'node:fs';
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable, Transform } from 'node:stream';
 import { SourceError } from '../errors.js';
 import { ContentKind, type FileSource, type SourceFile } from '../source.js';
 
@@ -46,13 +48,43 @@ export function createFolderSource(root: string): FileSource {
           modifiedMs: Math.trunc(info.mtimeMs),
           sizeBytes: info.size,
           contentKind: ContentKind.Bytes,
-          versionTag: `${Math.trunc(info.mtimeMs)}:${info.size}`,
+          versionTag: versionTag(info),
         });
       }
       return files;
     },
+    /**
+     * The file's bytes; the stream fails at its end if the file is no longer the version listed
+     * (its modified time or size moved): a file still being written is read at the next poll,
+     * whole, instead of landing cut short (where a cut last field could pass validation).
+     */
     async open(file: SourceFile): Promise<Readable> {
-      return createReadStream(path.join(absoluteRoot, ...file.id.split('/')));
+      const absolute = path.join(absoluteRoot, ...file.id.split('/'));
+      const checked = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          done(null, chunk);
+        },
+        flush(done) {
+          stat(absolute).then(
+            (info) =>
+              done(
+                versionTag(info) === file.versionTag
+                  ? null
+                  : new SourceError(
+                      `${file.path} changed while it was being read (it may still be being written): the next poll reads it again`,
+                      absolute,
+                    ),
+              ),
+            (error: unknown) => done(error as Error),
+          );
+        },
+      });
+      return pipeline(createReadStream(absolute), checked, () => {});
     },
   };
+}
+
+/** A version of a file as the folder tells it: modified time (ms) and size. */
+function versionTag(info: Stats): string {
+  return `${Math.trunc(info.mtimeMs)}:${info.size}`;
 }

@@ -1,7 +1,8 @@
-import { mkdir, mkdtemp, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SourceError } from '../../../ingest/errors.js';
 import { createFolderSource } from '../../../ingest/folder/source.js';
 import { arrivalOrder, readAll, type SourceFile } from '../../../ingest/source.js';
 
@@ -26,6 +27,25 @@ describe('folder source', () => {
     expect(files.map((file) => file.id).sort()).toEqual(['a.csv', 'sub/deeper/b.csv']);
     expect(bytes.toString()).toBe('B\n2\n');
     expect(files.every((file) => file.contentKind === 'bytes' && file.sizeBytes === 4)).toBe(true);
+  });
+
+  it('fails the read of a file that changed after it was listed (still being written)', async () => {
+    // Prepare: listed with a cut last field; the writer then finishes the line
+    const dir = await mkdtemp(path.join(tmpdir(), 'tillstream-folder-'));
+    const file = path.join(dir, 'a.csv');
+    await writeFile(file, 'A,QTY\nx,1');
+    const source = createFolderSource(dir);
+    const [listed] = await source.listFiles();
+    await appendFile(file, '2\n');
+
+    // Act
+    const read = readAll(await source.open(listed!));
+
+    // Assess: a SourceError, so the poll skips the file this cycle and lands it whole next time
+    await expect(read).rejects.toThrow(SourceError);
+    await expect(read).rejects.toThrow('a.csv changed while it was being read');
+    const [again] = await source.listFiles();
+    expect((await readAll(await source.open(again!))).toString()).toBe('A,QTY\nx,12\n');
   });
 
   it('changes the version tag when a file is rewritten', async () => {
