@@ -38,6 +38,19 @@ export const RfmSegment = {
 } as const;
 export type RfmSegment = (typeof RfmSegment)[keyof typeof RfmSegment];
 
+/** Segments in the order managers read them, best first. */
+export const SEGMENT_ORDER = [
+  RfmSegment.Vip,
+  RfmSegment.Loyal,
+  RfmSegment.Regular,
+  RfmSegment.NewCustomer,
+  RfmSegment.Lapsing,
+  RfmSegment.ChurnRisk,
+  RfmSegment.Inactive,
+] as const;
+/** Tiers from the highest. */
+export const TIER_ORDER = [ClvTier.High, ClvTier.Medium, ClvTier.Low] as const;
+
 export interface CustomerMetricsRow {
   readonly customerId: string;
   readonly loyaltyMember: boolean;

@@ -3,6 +3,7 @@
  * CSV records: percentile tiers and RFM segments need the whole population, so the dashboard shows
  * what compaction computed instead of recomputing it per page view. Pure functions.
  */
+import { SEGMENT_ORDER, TIER_ORDER } from '../../aggregates/marts/customer-metrics.js';
 import { averageCents } from './figures.js';
 
 /** Money text of a mart (`12.34`, `-0.50`) as integer cents; null for an empty cell. */
@@ -64,18 +65,6 @@ function byLoyalty(rows: readonly CustomerRow[], filter: LoyaltyFilter): Custome
   const member = filter === LoyaltyFilter.Member;
   return rows.filter((row) => row.loyaltyMember === member);
 }
-
-/** Segments in the order managers read them, best first. */
-export const SEGMENT_ORDER = [
-  'VIP',
-  'Loyal',
-  'Regular',
-  'New Customer',
-  'Lapsing',
-  'Churn Risk',
-  'Inactive',
-] as const;
-export const TIER_ORDER = ['High', 'Medium', 'Low'] as const;
 
 export interface GroupFigures {
   readonly customers: number;

@@ -23,6 +23,8 @@ import {
   martRows,
   roundHalfAwayFromZeroBig,
   type SalesTrendsRow,
+  SEGMENT_ORDER,
+  TIER_ORDER,
 } from '../../aggregates/marts/index.js';
 
 /** An exact rational of any size, `den > 0`. */
@@ -143,25 +145,14 @@ function tally<Row>(
   return [...groups.entries()];
 }
 
-const CLV_TIERS = ['High', 'Medium', 'Low'] as const;
-const RFM_SEGMENTS = [
-  'VIP',
-  'Loyal',
-  'Regular',
-  'New Customer',
-  'Lapsing',
-  'Churn Risk',
-  'Inactive',
-] as const;
-
 function customerSections(customers: readonly CustomerMetricsRow[]): string[] {
-  const tiers = tally(customers, (row) => row.clvTier, CLV_TIERS).map(([tier, rows]) => {
+  const tiers = tally(customers, (row) => row.clvTier, TIER_ORDER).map(([tier, rows]) => {
     const low = rows.reduce((least, row) => Math.min(least, row.clvCents), Number.POSITIVE_INFINITY);
     const high = rows.reduce((most, row) => Math.max(most, row.clvCents), Number.NEGATIVE_INFINITY);
     const range = rows.length === 0 ? '–' : low === high ? money(low) : `${money(low)} – ${money(high)}`;
     return [tier, `${count(rows.length)} (${percent(rows.length, customers.length)})`, range];
   });
-  const segments = tally(customers, (row) => row.rfmSegment, RFM_SEGMENTS).map(([segment, rows]) => [
+  const segments = tally(customers, (row) => row.rfmSegment, SEGMENT_ORDER).map(([segment, rows]) => [
     segment,
     `${count(rows.length)} (${percent(rows.length, customers.length)})`,
     money(rows.reduce((total, row) => total + row.monetary180dCents, 0)),

@@ -7,18 +7,20 @@
  * would vanish. Here a line claim would vanish, so a later option of that accepted line would wait
  * as pending and be quarantined as `orphan_option`: its money would never reach the aggregates.
  */
-import { mkdtemp, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFolderSource } from '../../ingest/folder/source.js';
 import { runPollCycle } from '../../ingest/poll.js';
-import { type IngestTestStack, readStream, startIngestStack, streamRows } from '../support/ingest-stack.js';
+import {
+  type IngestTestStack,
+  ITEMS_HEADER,
+  inputFolder,
+  OPTIONS_HEADER,
+  readStream,
+  startIngestStack,
+  streamRows,
+} from '../support/ingest-stack.js';
 
-const ITEMS_HEADER =
-  'APP_NAME,RESTAURANT_ID,CREATION_TIME_UTC,ORDER_ID,USER_ID,PRINTED_CARD_NUMBER,IS_LOYALTY,CURRENCY,LINEITEM_ID,ITEM_CATEGORY,ITEM_NAME,ITEM_PRICE,ITEM_QUANTITY';
-const OPTIONS_HEADER = 'ORDER_ID,LINEITEM_ID,OPTION_GROUP_NAME,OPTION_NAME,OPTION_PRICE,OPTION_QUANTITY';
 const T0 = Date.parse('2023-08-20T12:00:00Z');
 const DAY = 86_400_000;
 /** 26 orders: one more than a BatchWriteItem holds, so the ledger write takes two requests. */
@@ -36,12 +38,12 @@ describe('a ledger write that fails part way', () => {
   it('leaves no request in flight to overwrite the next poll’s claims', async () => {
     // Prepare
     const { names, settings } = await stack.resources();
-    const dir = await mkdtemp(path.join(tmpdir(), 'tillstream-ledger-'));
+    const folder = await inputFolder();
+    const dir = folder.dir;
     let tick = T0 - 3_600_000;
-    const write = async (name: string, content: string) => {
-      await writeFile(path.join(dir, name), content);
+    const write = (name: string, content: string) => {
       tick += 1000;
-      await utimes(path.join(dir, name), new Date(tick), new Date(tick));
+      return folder.write(name, content, tick);
     };
     // A doc client whose first ledger BatchWriteItem with O26 fails, and whose one with O01 is slow
     // (released by the test, or after 3 s so that a write that waits for it cannot hang).

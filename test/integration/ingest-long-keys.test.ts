@@ -5,18 +5,20 @@
  * either can exceed DynamoDB's key limits (1,024 bytes for a sort key, 2,048 for a partition key);
  * such a key would fail the poll every time, and no later file would ever be ingested.
  */
-import { mkdtemp, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFolderSource } from '../../ingest/folder/source.js';
 import { runPollCycle } from '../../ingest/poll.js';
 import { MAX_ID_LENGTH } from '../../shared/input/validate.js';
-import { type IngestTestStack, readStream, startIngestStack, streamRows } from '../support/ingest-stack.js';
+import {
+  type IngestTestStack,
+  ITEMS_HEADER,
+  inputFolder,
+  OPTIONS_HEADER,
+  readStream,
+  startIngestStack,
+  streamRows,
+} from '../support/ingest-stack.js';
 
-const ITEMS_HEADER =
-  'APP_NAME,RESTAURANT_ID,CREATION_TIME_UTC,ORDER_ID,USER_ID,PRINTED_CARD_NUMBER,IS_LOYALTY,CURRENCY,LINEITEM_ID,ITEM_CATEGORY,ITEM_NAME,ITEM_PRICE,ITEM_QUANTITY';
-const OPTIONS_HEADER = 'ORDER_ID,LINEITEM_ID,OPTION_GROUP_NAME,OPTION_NAME,OPTION_PRICE,OPTION_QUANTITY';
 const T0 = Date.parse('2023-08-20T12:00:00Z');
 
 describe('keys of long non-ASCII ids and names', () => {
@@ -31,11 +33,7 @@ describe('keys of long non-ASCII ids and names', () => {
   it('is kept pending and joins its line later, without blocking the poller', async () => {
     // Prepare: 120 Japanese characters (valid: under MAX_NAME_LENGTH = 1,000) = 1,080 encoded bytes.
     const { names, settings } = await stack.resources();
-    const dir = await mkdtemp(path.join(tmpdir(), 'tillstream-long-keys-'));
-    const write = async (name: string, content: string, at: number) => {
-      await writeFile(path.join(dir, name), content);
-      await utimes(path.join(dir, name), new Date(at), new Date(at));
-    };
+    const { dir, write } = await inputFolder();
     const longName = 'お'.repeat(120);
     await write('a-options.csv', `${OPTIONS_HEADER}\nO1,L1,Note,${longName},0.50,1\n`, T0 - 60_000);
     const poll = () =>
@@ -67,11 +65,7 @@ describe('keys of long non-ASCII ids and names', () => {
   it('takes an order whose ids are 256 non-ASCII characters, its option arriving first', async () => {
     // Prepare: ORDER_ID and LINEITEM_ID at MAX_ID_LENGTH, 2,308 bytes once encoded
     const { names, settings } = await stack.resources();
-    const dir = await mkdtemp(path.join(tmpdir(), 'tillstream-long-keys-'));
-    const write = async (name: string, content: string, at: number) => {
-      await writeFile(path.join(dir, name), content);
-      await utimes(path.join(dir, name), new Date(at), new Date(at));
-    };
+    const { dir, write } = await inputFolder();
     const orderId = 'ご'.repeat(MAX_ID_LENGTH);
     const lineId = 'ラ'.repeat(MAX_ID_LENGTH);
     await write('a-options.csv', `${OPTIONS_HEADER}\n${orderId},${lineId},Size,Large,0.50,1\n`, T0 - 60_000);

@@ -3,19 +3,21 @@
  * its report counts it quarantined). It must be listed by `tillstream quarantine` again and taken
  * by a later `requeue` once its line arrives, not hidden for good by the first requeue's marks.
  */
-import { mkdtemp, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFolderSource } from '../../ingest/folder/source.js';
 import { runPollCycle } from '../../ingest/poll.js';
 import { listQuarantinedRows } from '../../ingest/quarantine.js';
 import { runRequeue } from '../../ingest/requeue.js';
-import { type IngestTestStack, readStream, startIngestStack, streamRows } from '../support/ingest-stack.js';
+import {
+  type IngestTestStack,
+  ITEMS_HEADER,
+  inputFolder,
+  OPTIONS_HEADER,
+  readStream,
+  startIngestStack,
+  streamRows,
+} from '../support/ingest-stack.js';
 
-const ITEMS_HEADER =
-  'APP_NAME,RESTAURANT_ID,CREATION_TIME_UTC,ORDER_ID,USER_ID,PRINTED_CARD_NUMBER,IS_LOYALTY,CURRENCY,LINEITEM_ID,ITEM_CATEGORY,ITEM_NAME,ITEM_PRICE,ITEM_QUANTITY';
-const OPTIONS_HEADER = 'ORDER_ID,LINEITEM_ID,OPTION_GROUP_NAME,OPTION_NAME,OPTION_PRICE,OPTION_QUANTITY';
 const T0 = Date.parse('2023-08-20T12:00:00Z');
 const DAY = 86_400_000;
 
@@ -31,11 +33,7 @@ describe('a requeued orphan option that is orphaned again', () => {
   it('stays listed in quarantine and can be requeued once its line arrives', async () => {
     // Prepare
     const { names, settings } = await stack.resources();
-    const dir = await mkdtemp(path.join(tmpdir(), 'tillstream-requeue-orphan-'));
-    const write = async (name: string, content: string, at: number) => {
-      await writeFile(path.join(dir, name), content);
-      await utimes(path.join(dir, name), new Date(at), new Date(at));
-    };
+    const { dir, write } = await inputFolder();
     const poll = (now: number) =>
       runPollCycle({
         clients: stack.clients,

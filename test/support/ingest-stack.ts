@@ -2,7 +2,7 @@
  * The local stack for ingest tests: emulators in a temporary directory, resources bootstrapped
  * under a unique prefix, and readers for what the poller wrote (stream records, S3 objects).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand } from '@aws-sdk/client-kinesis';
@@ -14,6 +14,27 @@ import { defaults, type Settings } from '../../shared/config.js';
 import { type LocalStack, startLocalStack } from '../../shared/local/stack.js';
 import { type ResourceNames, resourceNames } from '../../shared/resources.js';
 import { decodeOrderEvent, type OrderEvent } from '../../shared/schemas/order-event.js';
+
+/** The contract's headers of the two order exports. */
+export const ITEMS_HEADER =
+  'APP_NAME,RESTAURANT_ID,CREATION_TIME_UTC,ORDER_ID,USER_ID,PRINTED_CARD_NUMBER,IS_LOYALTY,CURRENCY,LINEITEM_ID,ITEM_CATEGORY,ITEM_NAME,ITEM_PRICE,ITEM_QUANTITY';
+export const OPTIONS_HEADER =
+  'ORDER_ID,LINEITEM_ID,OPTION_GROUP_NAME,OPTION_NAME,OPTION_PRICE,OPTION_QUANTITY';
+
+/** A fresh input folder, and `write` to drop a file into it with a given modified time. */
+export async function inputFolder(): Promise<{
+  readonly dir: string;
+  write(name: string, content: string, modifiedMs: number): Promise<void>;
+}> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'tillstream-input-'));
+  return {
+    dir,
+    async write(name, content, modifiedMs) {
+      await writeFile(path.join(dir, name), content);
+      await utimes(path.join(dir, name), new Date(modifiedMs), new Date(modifiedMs));
+    },
+  };
+}
 
 export interface IngestTestStack {
   readonly stack: LocalStack;
