@@ -50,7 +50,9 @@ import { ClaimLedger, ensureLedgerLayout } from './ledger.js';
 import { putRecords, type RecordRateLimiter, type StreamRecord } from './producer.js';
 import {
   getObjectBytes,
+  getQuarantine,
   getReport,
+  listObjectKeys,
   putQuarantine,
   putRaw,
   putReport,
@@ -66,6 +68,7 @@ import {
   type Settlement,
   settlePending,
 } from './report.js';
+import { type EarlierRead, planReread, type RereadPlan } from './reread.js';
 import type { BackoffOptions } from './retry.js';
 import { lineRow, optionRow } from './rows.js';
 import { arrivalOrder, ContentKind, type FileSource, readAll, type SourceFile } from './source.js';
@@ -119,6 +122,8 @@ interface DeferredFile {
   readonly waiting: Set<HeldOption>;
   /** Joined rows, with the order each joined. */
   readonly joined: Map<number, string>;
+  /** Rows pending in its report that were not held by this poll (requeued options of a version read again). */
+  readonly otherPending: number;
 }
 
 /** A landed version read from its raw copy and parsed, before any ledger or stream work. */
@@ -686,22 +691,14 @@ class PollCycle {
     const putMs = performance.now();
 
     // Whole-file rejections of unknown kind or without rows are reported, not quarantined.
-    const quarantined = rejections.filter(
-      (rejection) =>
-        rejection.row > 0 ||
-        (rejection.reason !== ReasonCode.UnknownFileKind && rejection.reason !== ReasonCode.EmptyFile),
-    );
-    const quarantineKeys: string[] = [];
-    if (quarantined.length > 0) {
-      const key = `${quarantinePrefix(version.sourceName, version.fileId, version.contentHash)}rows.jsonl`;
-      await putQuarantine(
-        clients.s3,
-        names.quarantineBucket,
-        key,
-        quarantined.map((rejection) => this.quarantineRecord(version, rejection, parse.headerLine)),
-      );
-      quarantineKeys.push(key);
-    }
+    const quarantined = rejections
+      .filter(
+        (rejection) =>
+          rejection.row > 0 ||
+          (rejection.reason !== ReasonCode.UnknownFileKind && rejection.reason !== ReasonCode.EmptyFile),
+      )
+      .map((rejection) => this.quarantineRecord(version, rejection, parse.headerLine));
+    const rowsKey = `${quarantinePrefix(version.sourceName, version.fileId, version.contentHash)}rows.jsonl`;
     const rowRejections = rejections.filter((rejection) => rejection.row > 0);
     const quarantinedByReason: Partial<Record<ReasonCode, number>> = {};
     for (const rejection of rowRejections) {
@@ -712,7 +709,7 @@ class PollCycle {
       optionOutcome.decisions.filter((decision) => decision === Decision.Duplicate).length;
     const fileRejection = summary.fileRejection;
     const now = new Date(clock()).toISOString();
-    const report: IngestReport = {
+    const freshReport: IngestReport = {
       source: version.sourceName,
       fileId: version.fileId,
       path: version.path,
@@ -741,7 +738,7 @@ class PollCycle {
       pendingRows: held.map((entry) => entry.claim.row).sort((a, b) => a - b),
       recordsPut: putOutcome.recordsPut,
       outlierWarnings: summary.outliers,
-      quarantineKeys,
+      quarantineKeys: quarantined.length > 0 ? [rowsKey] : [],
       timingsMs: {
         readRaw: Math.round(readMs - startedMs),
         parse: Math.round(parsedMs - readMs),
@@ -751,6 +748,16 @@ class PollCycle {
       },
       updatedAt: now,
     };
+    // A version read again replaces what its earlier reads quarantined (and keeps what requeue took).
+    const plan =
+      version.reread === true
+        ? planReread(freshReport, quarantined, await this.earlierRead(version, rowsKey), clock())
+        : undefined;
+    const report = plan?.report ?? freshReport;
+    if (plan !== undefined) await this.supersedeQuarantine(version, rowsKey, plan);
+    else if (quarantined.length > 0) {
+      await putQuarantine(clients.s3, names.quarantineBucket, rowsKey, quarantined);
+    }
     if (held.length === 0) {
       await this.writeReport(version.reportKey, report);
       this.reports.push(report);
@@ -759,7 +766,13 @@ class PollCycle {
       await this.step(PollStep.Finished, version.path);
     } else {
       // Reported and finished once its held options joined their lines or became pending.
-      const deferred: DeferredFile = { version, report, waiting: new Set(held), joined: new Map() };
+      const deferred: DeferredFile = {
+        version,
+        report,
+        waiting: new Set(held),
+        joined: new Map(),
+        otherPending: report.rowsPending - held.length,
+      };
       this.heldOptions += held.length;
       for (const entry of held) {
         entry.file = deferred;
@@ -825,9 +838,9 @@ class PollCycle {
       // Joined options travel in the events of their line's file: one record per order they joined.
       recordsPut: file.report.recordsPut + new Set(file.joined.values()).size,
     };
-    if (report.rowsPending !== stillHeld.length) {
+    if (report.rowsPending !== stillHeld.length + file.otherPending) {
       throw new ReportInvariantError(
-        `ingest report of ${version.path}: ${report.rowsPending} rows pending, ${stillHeld.length} held`,
+        `ingest report of ${version.path}: ${report.rowsPending} rows pending, ${stillHeld.length} held and ${file.otherPending} pending before`,
         version.fileId,
       );
     }
@@ -1028,6 +1041,55 @@ class PollCycle {
       reportKey: version.reportKey,
       quarantinedAt: new Date(this.deps.clock()).toISOString(),
     };
+  }
+
+  // ---- a version read again ---------------------------------------------------------------------
+
+  /** What the earlier reads of a version read again left: its report, `rows.jsonl`, requeue's marks. */
+  private async earlierRead(version: LandedVersion, rowsKey: string): Promise<EarlierRead> {
+    const { clients, names } = this.deps;
+    const [report, rowRecords] = await Promise.all([
+      getReport(clients.s3, names.rawBucket, version.reportKey),
+      getQuarantine(clients.s3, names.quarantineBucket, rowsKey),
+    ]);
+    const requeueOutcomes = await this.state.requeueOutcomes(
+      (report?.requeuedRows ?? []).map((row) => ({
+        fileKey: version.fileKey,
+        contentHash: version.contentHash,
+        row,
+      })),
+    );
+    return { report, rowRecords, requeueOutcomes };
+  }
+
+  /**
+   * Writes a version's quarantine as read again, before its report: `rows.jsonl` holds the rows it
+   * quarantines now (blank when none), every earlier orphan record is blanked (an option orphaned
+   * again at the end of this poll is written again), and the requeue marks of rows it no longer
+   * quarantines go. The bucket is never deleted from; its versioning keeps the earlier records.
+   */
+  private async supersedeQuarantine(
+    version: LandedVersion,
+    rowsKey: string,
+    plan: RereadPlan,
+  ): Promise<void> {
+    const { clients, names } = this.deps;
+    const bucket = names.quarantineBucket;
+    const stale = await listObjectKeys(
+      clients.s3,
+      bucket,
+      `${quarantinePrefix(version.sourceName, version.fileId, version.contentHash)}orphan_option/`,
+    );
+    const toBlank: string[] = [];
+    for (const key of [rowsKey, ...stale]) {
+      if (key === rowsKey && plan.rowRecords.length > 0) continue;
+      if ((await getQuarantine(clients.s3, bucket, key)).length > 0) toBlank.push(key);
+    }
+    if (plan.rowRecords.length > 0) await putQuarantine(clients.s3, bucket, rowsKey, plan.rowRecords);
+    for (const key of toBlank) await putQuarantine(clients.s3, bucket, key, []);
+    for (const row of plan.forgetRequeued) {
+      await this.state.forgetRequeued({ fileKey: version.fileKey, contentHash: version.contentHash, row });
+    }
   }
 
   // ---- pending options -------------------------------------------------------------------------

@@ -1,12 +1,13 @@
 /**
  * `tillstream quarantine`: the rows (and whole files) still quarantined, each with its file, row,
- * column and reason, read from the quarantine objects; rows a `requeue` took in and files a
- * `retract` withdrew are left out, as `status` counts them.
+ * column and reason, read from the quarantine objects; rows a `requeue` took in, files a
+ * `retract` withdrew and records their report no longer counts are left out, as `status` counts
+ * them (and as `requeue` skips them).
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ResourceNames } from '../shared/resources.js';
 import { getObjectBytes, getReport, type QuarantineRecord } from './raw-layer.js';
-import type { IngestReport } from './report.js';
+import { type IngestReport, RecordStanding, recordStanding } from './report.js';
 import { listQuarantineKeys } from './requeue.js';
 
 export interface QuarantinedRow {
@@ -55,7 +56,7 @@ export async function listQuarantinedRows(
       if (filter.reason !== undefined && record.reason !== filter.reason) continue;
       if (filter.file !== undefined && !record.path.includes(filter.file)) continue;
       const report = record.reportKey === null ? undefined : await reportOf(record.reportKey);
-      if (report?.status === 'retracted' || report?.requeuedRows?.includes(record.row) === true) continue;
+      if (recordStanding(report, record.reason, record.row) !== RecordStanding.Quarantined) continue;
       rows.push({
         path: record.path,
         row: record.row,

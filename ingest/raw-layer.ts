@@ -4,7 +4,13 @@
  */
 
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  NoSuchKey,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import type { ReasonCode } from '../shared/schemas/reasons.js';
 import type { IngestReport } from './report.js';
 
@@ -129,4 +135,37 @@ export async function putQuarantine(
       ContentType: 'application/x-ndjson',
     }),
   );
+}
+
+/** The quarantine records of one object (none when it does not exist, or was blanked). */
+export async function getQuarantine(s3: S3Client, bucket: string, key: string): Promise<QuarantineRecord[]> {
+  let text: string;
+  try {
+    text = (await getObjectBytes(s3, bucket, key)).toString('utf8');
+  } catch (error) {
+    if (error instanceof NoSuchKey || (error as Error).name === 'NoSuchKey') return [];
+    throw error;
+  }
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as QuarantineRecord);
+}
+
+/** Every object key under `prefix`, sorted. */
+export async function listObjectKeys(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: prefix,
+        ...(token ? { ContinuationToken: token } : {}),
+      }),
+    );
+    for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return keys.sort();
 }

@@ -48,7 +48,11 @@ export interface IngestReport {
   readonly quarantinedByReason: Readonly<Partial<Record<ReasonCode, number>>>;
   /** Row numbers still pending: a row leaves this list exactly once when it settles. */
   readonly pendingRows: readonly number[];
-  /** Quarantined rows that `requeue` later took in (each counted once). */
+  /**
+   * Quarantined rows that `requeue` later took in (each counted once). Their quarantine records
+   * stay, listed nowhere; a read of the file again (after a retraction) keeps those it would
+   * quarantine again.
+   */
   readonly requeuedRows?: readonly number[];
   readonly recordsPut: number;
   /** Valid rows kept but flagged as outliers. */
@@ -157,6 +161,60 @@ export function applyRequeue(
     requeuedRows: [...requeued, row].sort((a, b) => a - b),
     updatedAt: new Date(updatedAtMs).toISOString(),
   };
+}
+
+/**
+ * `applyRequeue` with the records put for the row counted, checked to add up (a
+ * `ReportInvariantError` otherwise); the same report when the row was requeued before.
+ */
+export function checkedRequeue(
+  report: IngestReport,
+  from: ReasonCode,
+  outcome: RequeueOutcome,
+  row: number,
+  recordsPut: number,
+  updatedAtMs: number,
+): IngestReport {
+  const updated = applyRequeue(report, from, outcome, row, updatedAtMs);
+  if (updated === report) return report;
+  const counted: IngestReport = { ...updated, recordsPut: updated.recordsPut + recordsPut };
+  assertCountsAddUp(counted);
+  return counted;
+}
+
+/** Where a quarantine record stands, by its file's report. */
+export const RecordStanding = {
+  /** Still quarantined: listed by `tillstream quarantine`, taken by `requeue` once it passes. */
+  Quarantined: 'quarantined',
+  /** Taken in by `requeue` (the row is in `requeuedRows`). */
+  Requeued: 'requeued',
+  /** Its file was withdrawn by `retract`: its rows count nowhere. */
+  Withdrawn: 'withdrawn',
+  /**
+   * The report counts no row quarantined for the record's reason: a later read of the file no
+   * longer quarantines it (a record left by a version before the fix that blanks such records).
+   */
+  Superseded: 'superseded',
+} as const;
+export type RecordStanding = (typeof RecordStanding)[keyof typeof RecordStanding];
+
+/**
+ * Where the quarantine record of `row` (quarantined for `reason`) stands by its file's report;
+ * without a report (none was written), it is quarantined.
+ *
+ * @example
+ * recordStanding(report, 'bad_number', 2); // 'quarantined' while the report counts it
+ */
+export function recordStanding(
+  report: IngestReport | undefined,
+  reason: ReasonCode,
+  row: number,
+): RecordStanding {
+  if (report === undefined) return RecordStanding.Quarantined;
+  if (report.status === FileStatus.Retracted) return RecordStanding.Withdrawn;
+  if (report.requeuedRows?.includes(row) === true) return RecordStanding.Requeued;
+  if ((report.quarantinedByReason[reason] ?? 0) <= 0) return RecordStanding.Superseded;
+  return RecordStanding.Quarantined;
 }
 
 /** A per-file table for the terminal. */

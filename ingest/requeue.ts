@@ -1,11 +1,13 @@
 /**
  * `tillstream requeue`: quarantined rows validated again (after a fix to the settings, to the code,
  * or to the row's `raw` text in the quarantine file) and streamed when they now pass. A row taken
- * in is marked in the state table, so each is requeued once; rows that still fail stay put.
+ * in is marked in the state table, so each is requeued once; rows that still fail stay put. It
+ * takes the rows `tillstream quarantine` lists (ingest/quarantine.ts), and a row's updated report
+ * is checked before its records go on the stream.
  */
 import { createHash } from 'node:crypto';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Settings } from '../shared/config.js';
 import { splitCsvRecord } from '../shared/input/csv.js';
@@ -30,8 +32,14 @@ import {
 } from './identity.js';
 import { ensureLedgerLayout, putClaim, readClaims } from './ledger.js';
 import { putRecords, type StreamRecord } from './producer.js';
-import { getObjectBytes, getReport, putReport, type QuarantineRecord } from './raw-layer.js';
-import { applyRequeue, assertCountsAddUp, type RequeueOutcome } from './report.js';
+import { getObjectBytes, getReport, listObjectKeys, putReport, type QuarantineRecord } from './raw-layer.js';
+import {
+  checkedRequeue,
+  type IngestReport,
+  RecordStanding,
+  type RequeueOutcome,
+  recordStanding,
+} from './report.js';
 import type { BackoffOptions } from './retry.js';
 import { PollerState, REQUEUED_PARTITION, requeueMarker } from './state.js';
 
@@ -82,6 +90,13 @@ export async function runRequeue(deps: RequeueDependencies): Promise<RequeueResu
     recordsPut: 0,
   };
 
+  /** Each report as last read or written by this run. */
+  const reports = new Map<string, IngestReport | undefined>();
+  const reportOf = async (key: string): Promise<IngestReport | undefined> => {
+    if (!reports.has(key)) reports.set(key, await getReport(clients.s3, names.rawBucket, key));
+    return reports.get(key);
+  };
+
   for (const key of await listQuarantineKeys(clients.s3, names.quarantineBucket)) {
     const text = (await getObjectBytes(clients.s3, names.quarantineBucket, key)).toString('utf8');
     for (const line of text.split('\n')) {
@@ -91,6 +106,10 @@ export async function runRequeue(deps: RequeueDependencies): Promise<RequeueResu
       const fileKey = `${record.source}:${record.file}`;
       const marker = requeueMarker({ fileKey, contentHash: record.contentHash, row: record.row });
       if (await isRequeued(clients.doc, names.stateTable, marker)) continue;
+      // As `tillstream quarantine` lists them: a withdrawn file's rows, and a record its report no
+      // longer counts (its file read again took the row in), are not quarantined rows.
+      const standing = recordStanding(await reportOf(record.reportKey), record.reason, record.row);
+      if (standing === RecordStanding.Withdrawn || standing === RecordStanding.Superseded) continue;
       result.examined++;
       const now = clock();
       let fields: string[];
@@ -241,19 +260,21 @@ export async function runRequeue(deps: RequeueDependencies): Promise<RequeueResu
           outcome = 'pending';
         }
       }
+      // The report is checked before anything goes on the stream: a report that does not add up
+      // stops the requeue with nothing put for the row.
+      const report = await reportOf(record.reportKey);
+      const updated =
+        report === undefined
+          ? undefined
+          : checkedRequeue(report, record.reason, outcome, record.row, records.length, now);
       if (records.length > 0) {
         result.recordsPut += (
           await putRecords(clients.kinesis, names.ordersStream, records, deps.backoff)
         ).recordsPut;
       }
-      const report = await getReport(clients.s3, names.rawBucket, record.reportKey);
-      if (report !== undefined) {
-        const updated = applyRequeue(report, record.reason, outcome, record.row, now);
-        if (updated !== report) {
-          const withRecords = { ...updated, recordsPut: updated.recordsPut + records.length };
-          assertCountsAddUp(withRecords);
-          await putReport(clients.s3, names.rawBucket, record.reportKey, withRecords);
-        }
+      if (updated !== undefined && updated !== report) {
+        await putReport(clients.s3, names.rawBucket, record.reportKey, updated);
+        reports.set(record.reportKey, updated);
       }
       await clients.doc.send(
         new PutCommand({
@@ -280,18 +301,5 @@ async function isRequeued(doc: DynamoDBDocumentClient, tableName: string, marker
 
 /** Every quarantine object key, sorted. */
 export async function listQuarantineKeys(s3: S3Client, bucket: string): Promise<string[]> {
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(
-      new ListObjectsV2Command({
-        Bucket: bucket,
-        Prefix: 'quarantine/',
-        ...(token ? { ContinuationToken: token } : {}),
-      }),
-    );
-    for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return keys.sort();
+  return listObjectKeys(s3, bucket, 'quarantine/');
 }

@@ -16,6 +16,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { CalendarDay, LineOption, LocationConfig } from '../shared/schemas/input.js';
 import { boundedKey, type IdentityKey, MAX_SORT_KEY_BYTES, type RowClaimant } from './identity.js';
+import type { RequeueOutcome } from './report.js';
 import { sleepMs } from './retry.js';
 
 export const StateKey = {
@@ -62,6 +63,11 @@ export interface LandedVersion {
   readonly kindHint: string | null;
   /** The source's version tag when landed: the file's head once the version is finished. */
   readonly versionTag?: string;
+  /**
+   * Put back on the unfinished list by `retract` after it was finished: the next read replaces
+   * its report and quarantine (ingest/reread.ts). Not kept once the version is finished again.
+   */
+  readonly reread?: boolean;
 }
 
 /** An option waiting for its line item. */
@@ -209,7 +215,8 @@ export class PollerState {
   }
 
   /** Marks a version finished: content known, head advanced, no longer unfinished. */
-  async finish(version: LandedVersion, versionTag: string | null): Promise<void> {
+  async finish(read: LandedVersion, versionTag: string | null): Promise<void> {
+    const { reread: _reread, ...version } = read;
     await this.put({
       pk: filePartition(version.fileKey),
       sk: `v#${version.contentHash}`,
@@ -416,6 +423,16 @@ export class PollerState {
       startKey = response.LastEvaluatedKey;
     } while (startKey !== undefined);
     return keys;
+  }
+
+  /** `requeue`'s outcome of each of `rows` it marked as taken in (consistent reads), by row. */
+  async requeueOutcomes(rows: readonly RowClaimant[]): Promise<Map<number, RequeueOutcome>> {
+    const outcomes = new Map<number, RequeueOutcome>();
+    for (const row of rows) {
+      const item = await this.get(REQUEUED_PARTITION, requeueMarker(row));
+      if (item !== undefined) outcomes.set(row.row, item['outcome'] as RequeueOutcome);
+    }
+    return outcomes;
   }
 
   /** Lets `requeue` take a quarantined row again: removes the marker it wrote when it took the row. */

@@ -517,7 +517,8 @@ async function reingestLaterFiles(
     const rows = await readVersionRows(deps, candidate, zoneOf);
     if (rows.identities.some((identity) => released.has(keyString(identity)))) {
       const { done: _done, ...version } = candidate;
-      again.push(version);
+      // Its report and quarantine are replaced by the new read's (ingest/reread.ts).
+      again.push({ ...version, reread: true });
     }
   }
   if (again.length === 0) return [];

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ReportInvariantError } from '../../ingest/errors.js';
 import { createFolderSource } from '../../ingest/folder/source.js';
 import { runPollCycle } from '../../ingest/poll.js';
 import { formatQuarantine, listQuarantinedRows } from '../../ingest/quarantine.js';
@@ -80,6 +81,47 @@ describe('requeue of quarantined rows', () => {
       quarantinedByReason: {},
       requeuedRows: [2],
     });
+  });
+
+  it('puts nothing on the stream for a row whose report would not add up', async () => {
+    // Prepare: a bad price fixed in quarantine, and a report that lost count of a row
+    const { names, settings } = await stack.resources();
+    const dir = await mkdtemp(path.join(tmpdir(), 'tillstream-requeue-'));
+    await writeFile(
+      path.join(dir, 'items.csv'),
+      `${HEADER}\nApp,R1,2023-08-14T17:03:12Z,O1,U1,,TRUE,USD,L1,Burgers,Cheese,9.50,1\nApp,R1,2023-08-14T17:04:00Z,O2,,,FALSE,USD,L1,Fries,Fries,abc,2\n`,
+    );
+    const deps = { clients: stack.clients, names, settings, clock: () => T0 };
+    await runPollCycle({ ...deps, source: createFolderSource(dir) });
+    const [quarantineKey] = await listKeys(stack.clients, names.quarantineBucket);
+    const fixed = (await readObject(stack.clients, names.quarantineBucket, quarantineKey!))
+      .toString()
+      .replace(',abc,', ',3.25,');
+    await stack.clients.s3.send(
+      new PutObjectCommand({ Bucket: names.quarantineBucket, Key: quarantineKey, Body: fixed }),
+    );
+    const reportKey = (await listKeys(stack.clients, names.rawBucket)).find((key) =>
+      key.endsWith('.ingest-report.json'),
+    )!;
+    const report = JSON.parse(
+      (await readObject(stack.clients, names.rawBucket, reportKey)).toString(),
+    ) as IngestReport;
+    await stack.clients.s3.send(
+      new PutObjectCommand({
+        Bucket: names.rawBucket,
+        Key: reportKey,
+        Body: JSON.stringify({ ...report, rowsRead: 3 }),
+      }),
+    );
+    const recordsBefore = (await readStream(stack.clients, names.ordersStream)).length;
+
+    // Act
+    const failure = await runRequeue(deps).catch((error: unknown) => error);
+    const recordsAfter = (await readStream(stack.clients, names.ordersStream)).length;
+
+    // Assess
+    expect(failure).toBeInstanceOf(ReportInvariantError);
+    expect(recordsAfter).toBe(recordsBefore);
   });
 
   it('keeps a row with a malformed quote rejected until its raw text is fixed', async () => {

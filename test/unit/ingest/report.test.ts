@@ -7,6 +7,8 @@ import {
   fileOutcomes,
   formatReportTable,
   type IngestReport,
+  RecordStanding,
+  recordStanding,
   settlePending,
 } from '../../../ingest/report.js';
 import { formatCents } from '../../../ingest/rows.js';
@@ -85,6 +87,26 @@ describe('ingest report', () => {
     });
     expect(twice).toBe(once);
     assertCountsAddUp(twice);
+  });
+
+  it('tells a quarantine record still counted from one taken in, withdrawn or no longer counted', () => {
+    // Act
+    const standings = [
+      recordStanding(report, 'bad_number', 3),
+      recordStanding(undefined, 'bad_number', 3),
+      recordStanding(applyRequeue(report, 'bad_number', 'accepted', 3, 0), 'bad_number', 3),
+      recordStanding({ ...report, status: FileStatus.Retracted }, 'bad_number', 3),
+      recordStanding(report, 'conflicting_duplicate', 5),
+    ];
+
+    // Assess
+    expect(standings).toEqual([
+      RecordStanding.Quarantined,
+      RecordStanding.Quarantined,
+      RecordStanding.Requeued,
+      RecordStanding.Withdrawn,
+      RecordStanding.Superseded,
+    ]);
   });
 
   it('prints one line per file with the quarantine reasons', () => {
