@@ -393,9 +393,11 @@ class PollCycle {
   ): Promise<void> {
     const { source, names, clients } = this.deps;
     // Never held whole: streamed once to learn its hash (the raw key holds it), once into S3.
-    const contentHash = knownHash ?? (await sha256Stream(await source.open(file)));
+    const first = knownHash === undefined ? await sha256Stream(await source.open(file)) : undefined;
+    const contentHash = knownHash ?? first!.hash;
     const objectKey = rawKey(source.sourceName, file.id, contentHash, file.name);
-    const size = bytes?.length ?? file.sizeBytes ?? 0;
+    // The size read, not the listed one: a file replaced since its listing is checked by its hash.
+    const size = bytes?.length ?? first!.size;
     // A failed download or check aborts the upload (which then stores nothing) with its error.
     const upload = new AbortController();
     let bodyError: Error | undefined;
@@ -1302,8 +1304,12 @@ function verifiedBody(expectedHash: string, path: string, location: string): Tra
   });
 }
 
-async function sha256Stream(stream: Readable): Promise<string> {
+async function sha256Stream(stream: Readable): Promise<{ hash: string; size: number }> {
   const hash = createHash('sha256');
-  for await (const chunk of stream) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+  let size = 0;
+  for await (const chunk of stream) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { hash: hash.digest('hex'), size };
 }

@@ -213,7 +213,8 @@ export function recordStanding(
   if (report === undefined) return RecordStanding.Quarantined;
   if (report.status === FileStatus.Retracted) return RecordStanding.Withdrawn;
   if (report.requeuedRows?.includes(row) === true) return RecordStanding.Requeued;
-  if ((report.quarantinedByReason[reason] ?? 0) <= 0) return RecordStanding.Superseded;
+  // A whole file's record (row 0: missing column, bad encoding) is not counted by reason.
+  if (row > 0 && (report.quarantinedByReason[reason] ?? 0) <= 0) return RecordStanding.Superseded;
   return RecordStanding.Quarantined;
 }
 

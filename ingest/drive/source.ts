@@ -306,6 +306,8 @@ export function createDriveSource(options: DriveSourceOptions): FileSource {
           }),
         ),
       );
+      // A reader that stops early (a peek at the first line, an aborted upload) closes the download.
+      out.on('close', () => body.destroy());
       return body.pipe(out);
     } catch (error) {
       const info = driveErrorInfo(error);

@@ -97,6 +97,8 @@ describe('ingest report', () => {
       recordStanding(applyRequeue(report, 'bad_number', 'accepted', 3, 0), 'bad_number', 3),
       recordStanding({ ...report, status: FileStatus.Retracted }, 'bad_number', 3),
       recordStanding(report, 'conflicting_duplicate', 5),
+      // A whole file's record (row 0) is not counted by reason, and still stands.
+      recordStanding({ ...report, status: FileStatus.Rejected }, 'missing_column', 0),
     ];
 
     // Assess
@@ -106,6 +108,7 @@ describe('ingest report', () => {
       RecordStanding.Requeued,
       RecordStanding.Withdrawn,
       RecordStanding.Superseded,
+      RecordStanding.Quarantined,
     ]);
   });
 
