@@ -6,7 +6,7 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ResourceNames } from '../shared/resources.js';
-import { getObjectBytes, getReport, type QuarantineRecord } from './raw-layer.js';
+import { getQuarantine, getReport } from './raw-layer.js';
 import { type IngestReport, RecordStanding, recordStanding } from './report.js';
 import { listQuarantineKeys } from './requeue.js';
 
@@ -49,10 +49,7 @@ export async function listQuarantinedRows(
   };
   const rows: QuarantinedRow[] = [];
   for (const key of await listQuarantineKeys(s3, names.quarantineBucket)) {
-    const text = (await getObjectBytes(s3, names.quarantineBucket, key)).toString('utf8');
-    for (const line of text.split('\n')) {
-      if (line.trim() === '') continue;
-      const record = JSON.parse(line) as QuarantineRecord;
+    for (const record of await getQuarantine(s3, names.quarantineBucket, key)) {
       if (filter.reason !== undefined && record.reason !== filter.reason) continue;
       if (filter.file !== undefined && !record.path.includes(filter.file)) continue;
       const report = record.reportKey === null ? undefined : await reportOf(record.reportKey);

@@ -32,7 +32,7 @@ import {
 } from './identity.js';
 import { ensureLedgerLayout, putClaim, readClaims } from './ledger.js';
 import { putRecords, type StreamRecord } from './producer.js';
-import { getObjectBytes, getReport, listObjectKeys, putReport, type QuarantineRecord } from './raw-layer.js';
+import { getQuarantine, getReport, listObjectKeys, putReport } from './raw-layer.js';
 import {
   checkedRequeue,
   type IngestReport,
@@ -98,10 +98,7 @@ export async function runRequeue(deps: RequeueDependencies): Promise<RequeueResu
   };
 
   for (const key of await listQuarantineKeys(clients.s3, names.quarantineBucket)) {
-    const text = (await getObjectBytes(clients.s3, names.quarantineBucket, key)).toString('utf8');
-    for (const line of text.split('\n')) {
-      if (line.trim() === '') continue;
-      const record = JSON.parse(line) as QuarantineRecord;
+    for (const record of await getQuarantine(clients.s3, names.quarantineBucket, key)) {
       if (record.row === 0 || record.contentHash === null || record.reportKey === null) continue;
       const fileKey = `${record.source}:${record.file}`;
       const marker = requeueMarker({ fileKey, contentHash: record.contentHash, row: record.row });
