@@ -10,8 +10,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createFolderSource } from '../../ingest/folder/source.js';
-import { runPollCycle } from '../../ingest/poll.js';
 import type { QuarantineRecord } from '../../ingest/raw-layer.js';
 import { assertCountsAddUp, FileStatus, type IngestReport } from '../../ingest/report.js';
 import type { Settings } from '../../shared/config.js';
@@ -207,14 +205,7 @@ describe('bad-input corpus (test/corpus) on one embedded stack', () => {
     for (const [index, poll] of spec.polls.entries()) {
       const nowMs = T0 + poll.atDays * DAY;
       if (poll.files !== undefined) await copyInto(path.join(dir, poll.files), input, nowMs - 60_000 + index);
-      const result = await runPollCycle({
-        clients: stack.clients,
-        names,
-        settings,
-        source: createFolderSource(input),
-        clock: () => nowMs,
-        backoff: { sleep: async () => {}, random: () => 0 },
-      });
+      const result = await stack.pollFolder(input, { names, settings, nowMs });
       expect(result.errors, `poll ${index} of ${name}`).toEqual([]);
       for (const report of result.reports) assertIdentity(report);
       for (const partial of poll.reports ?? []) {

@@ -9,8 +9,6 @@
  */
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFolderSource } from '../../ingest/folder/source.js';
-import { runPollCycle } from '../../ingest/poll.js';
 import {
   type IngestTestStack,
   ITEMS_HEADER,
@@ -75,14 +73,7 @@ describe('a ledger write that fails part way', () => {
       },
     } as unknown as DynamoDBDocumentClient;
     const poll = (nowMs: number) =>
-      runPollCycle({
-        clients: { ...stack.clients, doc },
-        names,
-        settings,
-        source: createFolderSource(dir),
-        clock: () => nowMs,
-        backoff: { sleep: async () => {}, random: () => 0 },
-      });
+      stack.pollFolder(dir, { names, settings, nowMs, clients: { ...stack.clients, doc } });
     // Options arrive before their lines: at the end of the poll they are written as pending claims.
     await write(
       'a-options.csv',

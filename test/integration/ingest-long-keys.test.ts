@@ -6,8 +6,6 @@
  * such a key would fail the poll every time, and no later file would ever be ingested.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFolderSource } from '../../ingest/folder/source.js';
-import { runPollCycle } from '../../ingest/poll.js';
 import { MAX_ID_LENGTH } from '../../shared/input/validate.js';
 import {
   type IngestTestStack,
@@ -36,15 +34,7 @@ describe('keys of long non-ASCII ids and names', () => {
     const { dir, write } = await inputFolder();
     const longName = 'お'.repeat(120);
     await write('a-options.csv', `${OPTIONS_HEADER}\nO1,L1,Note,${longName},0.50,1\n`, T0 - 60_000);
-    const poll = () =>
-      runPollCycle({
-        clients: stack.clients,
-        names,
-        settings,
-        source: createFolderSource(dir),
-        clock: () => T0,
-        backoff: { sleep: async () => {}, random: () => 0 },
-      });
+    const poll = () => stack.pollFolder(dir, { names, settings, nowMs: T0 });
 
     // Act: the options file first (its line is not there yet), then the lines file.
     const first = await poll().catch((error: unknown) => error as Error);
@@ -69,15 +59,7 @@ describe('keys of long non-ASCII ids and names', () => {
     const orderId = 'ご'.repeat(MAX_ID_LENGTH);
     const lineId = 'ラ'.repeat(MAX_ID_LENGTH);
     await write('a-options.csv', `${OPTIONS_HEADER}\n${orderId},${lineId},Size,Large,0.50,1\n`, T0 - 60_000);
-    const poll = () =>
-      runPollCycle({
-        clients: stack.clients,
-        names,
-        settings,
-        source: createFolderSource(dir),
-        clock: () => T0,
-        backoff: { sleep: async () => {}, random: () => 0 },
-      });
+    const poll = () => stack.pollFolder(dir, { names, settings, nowMs: T0 });
 
     // Act
     const first = await poll();

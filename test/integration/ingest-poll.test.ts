@@ -2,8 +2,7 @@ import { mkdir, mkdtemp, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFolderSource } from '../../ingest/folder/source.js';
-import { PollStep, runPollCycle } from '../../ingest/poll.js';
+import { PollStep } from '../../ingest/poll.js';
 import type { IngestReport } from '../../ingest/report.js';
 import { PollerState } from '../../ingest/state.js';
 import type { Settings } from '../../shared/config.js';
@@ -98,16 +97,7 @@ describe('poll cycle over a local folder, on the emulated S3, Kinesis and Dynamo
     dir: string,
     nowMs = T0,
     onStep?: (step: string, detail: string) => void,
-  ) =>
-    runPollCycle({
-      clients: stack.clients,
-      names,
-      settings,
-      source: createFolderSource(dir),
-      clock: () => nowMs,
-      backoff: { sleep: async () => {}, random: () => 0 },
-      ...(onStep ? { onStep } : {}),
-    });
+  ) => stack.pollFolder(dir, { names, settings, nowMs, ...(onStep ? { onStep } : {}) });
 
   it('lands files byte for byte, settles duplicates, streams order events and reports every row', async () => {
     // Prepare

@@ -3,10 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFolderSource } from '../../ingest/folder/source.js';
 import { ClaimStatus, keyString, lineKey, optionKey, RowKind } from '../../ingest/identity.js';
 import { ensureLedgerLayout, ORDER_CLAIMS_SK, readClaims } from '../../ingest/ledger.js';
-import { runPollCycle } from '../../ingest/poll.js';
 import { type IngestTestStack, readReports, startIngestStack } from '../support/ingest-stack.js';
 
 const HEADER =
@@ -54,13 +52,7 @@ describe('a ledger written one item per identity (the layout before order items)
     );
 
     // Act
-    await runPollCycle({
-      clients: stack.clients,
-      names,
-      settings,
-      source: createFolderSource(dir),
-      clock: () => T0,
-    });
+    await stack.pollFolder(dir, { names, settings, nowMs: T0 });
     const foldedAgain = await ensureLedgerLayout(doc, names.ledgerTable);
 
     // Assess

@@ -2,9 +2,8 @@ import { mkdir, mkdtemp, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFolderSource } from '../../ingest/folder/source.js';
 import { optionKey } from '../../ingest/identity.js';
-import { PollStep, runPollCycle } from '../../ingest/poll.js';
+import { PollStep } from '../../ingest/poll.js';
 import { assertCountsAddUp } from '../../ingest/report.js';
 import { type PendingOption, PollerState } from '../../ingest/state.js';
 import type { Settings } from '../../shared/config.js';
@@ -85,16 +84,7 @@ describe('poll cycle with more deferred options files than it keeps in memory', 
     settings: Settings,
     dir: string,
     onStep?: (step: string, detail: string) => void,
-  ) =>
-    runPollCycle({
-      clients: stack.clients,
-      names,
-      settings,
-      source: createFolderSource(dir),
-      clock: () => T0,
-      backoff: { sleep: async () => {}, random: () => 0 },
-      ...(onStep ? { onStep } : {}),
-    });
+  ) => stack.pollFolder(dir, { names, settings, nowMs: T0, ...(onStep ? { onStep } : {}) });
 
   async function expectEveryRowOnceAndSettled(names: ResourceNames, days = DAYS): Promise<void> {
     expect([...streamRows(await readStream(stack.clients, names.ordersStream))].sort()).toEqual(

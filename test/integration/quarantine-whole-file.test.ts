@@ -1,7 +1,5 @@
 /** `tillstream quarantine` lists a file quarantined whole (row 0), as well as its rows. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFolderSource } from '../../ingest/folder/source.js';
-import { runPollCycle } from '../../ingest/poll.js';
 import { listQuarantinedRows } from '../../ingest/quarantine.js';
 import { type IngestTestStack, inputFolder, startIngestStack } from '../support/ingest-stack.js';
 
@@ -27,13 +25,7 @@ describe('tillstream quarantine and whole files set aside by the parse', () => {
       T0 - 60_000,
     );
     // Act
-    await runPollCycle({
-      clients: stack.clients,
-      names,
-      settings,
-      clock: () => T0,
-      source: createFolderSource(folder.dir),
-    });
+    await stack.pollFolder(folder.dir, { names, settings, nowMs: T0 });
     const listed = await listQuarantinedRows(stack.clients.s3, names);
     // Assess
     expect(listed).toEqual([

@@ -4,8 +4,6 @@
  * by a later `requeue` once its line arrives, not hidden for good by the first requeue's marks.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFolderSource } from '../../ingest/folder/source.js';
-import { runPollCycle } from '../../ingest/poll.js';
 import { listQuarantinedRows } from '../../ingest/quarantine.js';
 import { runRequeue } from '../../ingest/requeue.js';
 import {
@@ -34,14 +32,7 @@ describe('a requeued orphan option that is orphaned again', () => {
     // Prepare
     const { names, settings } = await stack.resources();
     const { dir, write } = await inputFolder();
-    const poll = (now: number) =>
-      runPollCycle({
-        clients: stack.clients,
-        names,
-        settings,
-        source: createFolderSource(dir),
-        clock: () => now,
-      });
+    const poll = (now: number) => stack.pollFolder(dir, { names, settings, nowMs: now });
     const requeue = (now: number) =>
       runRequeue({ clients: stack.clients, names, settings, clock: () => now });
     await write('options.csv', `${OPTIONS_HEADER}\nO9,L1,Size,Large,0.75,1\n`, T0 - 60_000);

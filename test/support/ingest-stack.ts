@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand } from '@aws-sdk/client-kinesis';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { createFolderSource } from '../../ingest/folder/source.js';
+import { type PollDependencies, type PollResult, runPollCycle } from '../../ingest/poll.js';
 import type { IngestReport } from '../../ingest/report.js';
 import { bootstrapLocalResources } from '../../shared/aws/bootstrap.js';
 import { type AwsClients, createClients } from '../../shared/aws/clients.js';
@@ -42,7 +44,18 @@ export interface IngestTestStack {
   readonly stateDir: string;
   /** A fresh set of resources (tables, stream, buckets) per call. */
   resources(settings?: Partial<Settings>): Promise<{ names: ResourceNames; settings: Settings }>;
+  /**
+   * One poll cycle over the folder `dir` with the clock stopped at `nowMs` and retries that do not
+   * sleep; `clients` replaces the stack's own (a wrapped DocumentClient, say).
+   */
+  pollFolder(dir: string, cycle: FolderPoll): Promise<PollResult>;
   stop(): Promise<void>;
+}
+
+/** What `pollFolder` needs besides the folder. */
+export interface FolderPoll extends Pick<PollDependencies, 'names' | 'settings' | 'onStep'> {
+  readonly nowMs: number;
+  readonly clients?: PollDependencies['clients'];
 }
 
 let counter = 0;
@@ -65,6 +78,15 @@ export async function startIngestStack(): Promise<IngestTestStack> {
       const names = resourceNames(settings);
       await bootstrapLocalResources(stack.endpoints, names, { shardCount: settings.shardCount });
       return { names, settings };
+    },
+    pollFolder(dir, { nowMs, clients: replaced, ...cycle }) {
+      return runPollCycle({
+        ...cycle,
+        clients: replaced ?? clients,
+        source: createFolderSource(dir),
+        clock: () => nowMs,
+        backoff: { sleep: async () => {}, random: () => 0 },
+      });
     },
     async stop() {
       clients.destroy();
