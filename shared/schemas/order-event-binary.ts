@@ -410,7 +410,7 @@ class Cursor {
   string(name: string, nonEmpty: boolean, recurring: RecurringBytes | null): string {
     const start = this.str(name, nonEmpty);
     return recurring === null
-      ? textOf(this.bytes, start, this.position)
+      ? checkedTextOf(this.bytes, start, this.position, this.ascii)
       : recurring.of(this.bytes, start, this.position, false);
   }
 
@@ -418,7 +418,9 @@ class Cursor {
   textString(name: string, recurring: RecurringBytes | null): string {
     const start = this.text(name);
     if (recurring !== null) return recurring.of(this.bytes, start, this.position, this.hex);
-    return this.hex ? hexOf(this.bytes, start, this.position) : textOf(this.bytes, start, this.position);
+    return this.hex
+      ? hexOf(this.bytes, start, this.position)
+      : checkedTextOf(this.bytes, start, this.position, this.ascii);
   }
 
   lineage(): Lineage {
@@ -494,7 +496,7 @@ function readLine(cursor: Cursor): EventLine {
     if (user === 1) cursor.fail('u', 'must not be empty');
     const start = cursor.skip(user - 1, 'u');
     cursor.utf8(start, 'u');
-    userId = textOf(cursor.bytes, start, cursor.position);
+    userId = checkedTextOf(cursor.bytes, start, cursor.position, cursor.ascii);
   }
   const loyalty = cursor.bytes[cursor.skip(1, 'y')];
   if (loyalty !== 0 && loyalty !== 1) cursor.fail('y', 'must be 0 or 1');
