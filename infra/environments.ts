@@ -24,9 +24,8 @@ export const environmentDefaults: Readonly<
   },
   prod: {
     shardCount: 2,
-    // A week to notice and replay a poison batch before its records leave the stream.
+    // A week to fix a failing batch (the shard waits for it, retried) before its records leave the stream.
     streamRetention: Duration.days(7),
-    processor: { maxRecordAge: Duration.days(2) },
   },
 };
 

@@ -35,9 +35,18 @@ export interface ProcessorProps {
   readonly batchSize?: number;
   /** How long Lambda gathers records before invoking, 0–300 s. @default 5 s */
   readonly maxBatchingWindow?: Duration;
-  /** Retries of a failing batch before it goes to the on-failure bucket, 0–10,000 (never unbounded). @default 5 */
+  /**
+   * Retries of a failing batch: −1 retries it until it succeeds or its records leave the stream;
+   * 0–10,000 gives it up after that many, to the on-failure bucket. A batch given up is lost to
+   * the aggregates, which may already hold part of it: only `tillstream rebuild` makes them exact
+   * again (README, "When the processor fails on AWS"). @default −1
+   */
   readonly retryAttempts?: number;
-  /** Records older than this go to the on-failure bucket, 60 s–7 days and at most the stream retention. @default 1 day */
+  /**
+   * Records older than this are given up to the on-failure bucket, 60 s–7 days and at most the
+   * stream retention, with the same cost as `retryAttempts`. @default none: kept until the stream
+   * drops them
+   */
   readonly maxRecordAge?: Duration;
   /** Memory, 128–10,240 MB. @default 1024 */
   readonly memorySize?: number;
@@ -51,7 +60,7 @@ export interface AlarmThresholds {
   readonly iteratorAgeMs?: number;
   /** Processor invocations that fail, in percent of invocations over 5 min, 0–100. @default 5 */
   readonly processorErrorRatePercent?: number;
-  /** Poison batches written to the on-failure bucket in 5 min before the alarm fires. @default 1 */
+  /** Batches given up to the on-failure bucket in 5 min before the alarm fires. @default 1 */
   readonly failedBatchObjects?: number;
   /** Quarantine objects written in one hour before the alarm fires. @default 50 */
   readonly quarantineObjectsPerHour?: number;
@@ -99,6 +108,11 @@ export interface TillstreamStackProps extends StackProps {
   readonly dashboardApi?: DashboardApiProps;
 }
 
+/** The processor's settings with their defaults; `maxRecordAge` stays unset when unbounded. */
+export type ResolvedProcessorProps = Required<Omit<ProcessorProps, 'maxRecordAge'>> & {
+  readonly maxRecordAge: Duration | undefined;
+};
+
 /** Every prop with its default applied. */
 export interface ResolvedStackProps {
   readonly environmentName: string;
@@ -110,7 +124,7 @@ export interface ResolvedStackProps {
   readonly streamCapacity: StreamCapacity;
   readonly shardCount: number;
   readonly streamRetention: Duration;
-  readonly processor: Required<ProcessorProps>;
+  readonly processor: ResolvedProcessorProps;
   readonly pollSchedule: string;
   readonly compactionSchedule: string;
   readonly alarms: Required<AlarmThresholds>;
@@ -265,7 +279,7 @@ export function resolveStackProps(props: TillstreamStackProps): ResolvedStackPro
     Duration.hours(24),
     Duration.days(365),
   );
-  const processor: Required<ProcessorProps> = {
+  const processor: ResolvedProcessorProps = {
     batchSize: integerIn('processor.batchSize', props.processor?.batchSize ?? 500, 1, 10_000),
     maxBatchingWindow: durationIn(
       'processor.maxBatchingWindow',
@@ -273,13 +287,16 @@ export function resolveStackProps(props: TillstreamStackProps): ResolvedStackPro
       Duration.seconds(0),
       Duration.seconds(300),
     ),
-    retryAttempts: integerIn('processor.retryAttempts', props.processor?.retryAttempts ?? 5, 0, 10_000),
-    maxRecordAge: durationIn(
-      'processor.maxRecordAge',
-      props.processor?.maxRecordAge ?? Duration.days(1),
-      Duration.seconds(60),
-      Duration.days(7),
-    ),
+    retryAttempts: integerIn('processor.retryAttempts', props.processor?.retryAttempts ?? -1, -1, 10_000),
+    maxRecordAge:
+      props.processor?.maxRecordAge === undefined
+        ? undefined
+        : durationIn(
+            'processor.maxRecordAge',
+            props.processor.maxRecordAge,
+            Duration.seconds(60),
+            Duration.days(7),
+          ),
     memorySize: integerIn('processor.memorySize', props.processor?.memorySize ?? 1024, 128, 10_240),
     timeout: durationIn(
       'processor.timeout',
@@ -288,7 +305,10 @@ export function resolveStackProps(props: TillstreamStackProps): ResolvedStackPro
       Duration.minutes(15),
     ),
   };
-  if (processor.maxRecordAge.toSeconds() > streamRetention.toSeconds()) {
+  if (
+    processor.maxRecordAge !== undefined &&
+    processor.maxRecordAge.toSeconds() > streamRetention.toSeconds()
+  ) {
     throw new InfraConfigError(
       'processor.maxRecordAge',
       processor.maxRecordAge.toHumanString(),

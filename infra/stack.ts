@@ -153,16 +153,23 @@ export class TillstreamStack extends Stack {
         maxBatchingWindow: settings.processor.maxBatchingWindow,
         reportBatchItemFailures: true,
         bisectBatchOnError: true,
+        // By default a failing batch is retried until it succeeds (the shard waits; the iterator-age
+        // alarm fires) rather than given up: a batch given up cannot be replayed exactly, because
+        // its items may already hold part of it and later batches move their high-water marks past
+        // it. Records that fail validation never fail a batch: the flush keeps them as poison.
         retryAttempts: settings.processor.retryAttempts,
-        maxRecordAge: settings.processor.maxRecordAge,
+        ...(settings.processor.maxRecordAge === undefined
+          ? {}
+          : { maxRecordAge: settings.processor.maxRecordAge }),
         // Exactly one concurrent batch per shard: the exactly-once design keeps a high-water mark of
         // the stream position per shard and item, and relies on a shard's records being applied in
         // sequence order. With a factor above 1, Lambda splits a shard by partition key across
         // concurrent batches, so a later sequence number could pass the mark before an earlier one
         // of the same shard is applied, and the earlier one would be taken for a replay.
         parallelizationFactor: 1,
-        // A batch that exhausts its retries or ages out is described in an S3 object (shard,
-        // sequence range), so it can be replayed from the stream or the raw layer after a fix.
+        // A batch given up (its records left the stream while it failed, or it ran out of a finite
+        // `retryAttempts` / `maxRecordAge`) is described in an S3 object (shard, sequence range);
+        // `tillstream rebuild` then makes the aggregates exact from the raw layer.
         onFailure: new sources.S3OnFailureDestination(storage.failedBatchesBucket),
       }),
     );

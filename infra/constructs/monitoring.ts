@@ -1,5 +1,5 @@
 /**
- * Ops monitoring: the alarms (shard lag, processor error rate, poison batches, quarantine growth,
+ * Ops monitoring: the alarms (shard lag, processor error rate, batches given up, quarantine growth,
  * a missed nightly snapshot, poller failures, missing uploads), their SNS topic, and one CloudWatch dashboard.
  */
 import { Aws, Duration } from 'aws-cdk-lib';
@@ -124,7 +124,7 @@ export class PipelineMonitoring extends Construct {
       }),
       failedBatches: failedBatchObjects.createAlarm(this, 'FailedBatchesAlarm', {
         alarmDescription:
-          'A poison batch reached the on-failure bucket after its retries: inspect and replay it (README, "Operations").',
+          'The shard processor gave up a batch (on-failure bucket): the aggregates miss it until `tillstream rebuild` (README, "When the processor fails on AWS").',
         threshold: props.alarms.failedBatchObjects,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 1,
@@ -220,7 +220,7 @@ export class PipelineMonitoring extends Construct {
         width: 12,
       }),
       new cloudwatch.GraphWidget({
-        title: 'Poison batches and quarantine objects',
+        title: 'Batches given up and quarantine objects',
         left: [failedBatchObjects],
         right: [quarantineObjects],
         width: 12,

@@ -1,6 +1,6 @@
 /**
  * Everything that holds data: the encrypted stream, the tables of `shared/resources.ts`, the raw,
- * quarantine and marts buckets, the bucket poison batches land in, the access-log bucket, and the
+ * quarantine and marts buckets, the bucket batches given up by the processor land in, the access-log bucket, and the
  * Drive key's secret.
  */
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
@@ -50,7 +50,7 @@ export class PipelineStorage extends Construct {
   readonly rawBucket: s3.Bucket;
   readonly quarantineBucket: s3.Bucket;
   readonly martsBucket: s3.Bucket;
-  /** Where the processor's event source mapping writes batches it gave up on, for replay. */
+  /** Where the processor's event source mapping describes batches it gave up (shard, sequence range). */
   readonly failedBatchesBucket: s3.Bucket;
   /** Server access logs of every other bucket. */
   readonly accessLogsBucket: s3.Bucket;

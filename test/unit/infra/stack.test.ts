@@ -257,7 +257,7 @@ describe.each([
     });
   });
 
-  it('maps the stream to the processor: partial failures, bisect, bounded retries, one batch per shard, S3 on failure', () => {
+  it('maps the stream to the processor: partial failures, bisect, retries until success, one batch per shard, S3 on failure', () => {
     // Assess
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
@@ -270,8 +270,10 @@ describe.each([
       MaximumBatchingWindowInSeconds: 5,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       BisectBatchOnFunctionError: true,
-      MaximumRetryAttempts: 5,
-      MaximumRecordAgeInSeconds: protectData ? 172_800 : 86_400,
+      // −1: a failing batch is retried until it succeeds or its records leave the stream.
+      MaximumRetryAttempts: -1,
+      // Unset: no record age at which a batch is given up.
+      MaximumRecordAgeInSeconds: Match.absent(),
       ParallelizationFactor: 1,
       DestinationConfig: {
         OnFailure: {
@@ -302,7 +304,7 @@ describe.each([
     });
   });
 
-  it('alarms on shard lag, processor error rate, poison batches, quarantine growth, a missed snapshot, missing uploads', () => {
+  it('alarms on shard lag, processor error rate, batches given up, quarantine growth, a missed snapshot, missing uploads', () => {
     // Assess
     template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -524,8 +526,8 @@ describe('stack props', () => {
   it.each([
     [{ processor: { batchSize: 0 } }, 'processor.batchSize must be an integer from 1 to 10000 (given 0)'],
     [
-      { processor: { retryAttempts: -1 } },
-      'processor.retryAttempts must be an integer from 0 to 10000 (given -1)',
+      { processor: { retryAttempts: -2 } },
+      'processor.retryAttempts must be an integer from -1 to 10000 (given -2)',
     ],
     [{ shardCount: 2.5 }, 'shardCount must be an integer from 1 to 500 (given 2.5)'],
     [
@@ -580,6 +582,21 @@ describe('stack props', () => {
   ])('rejects the context %o', (context, message) => {
     // Assess
     expect(() => addTillstreamStack(newApp(context))).toThrow(message);
+  });
+
+  it('gives a failing batch up only when finite retries or a record age are asked for', () => {
+    // Prepare
+    const stack = new TillstreamStack(newApp(), 'BoundedRetries', {
+      environmentName: 'dev',
+      code: { mode: 'ecr', repositoryName: 'tillstream', tagOrDigest: 'test-0123abc' },
+      processor: { retryAttempts: 3, maxRecordAge: Duration.hours(6) },
+    });
+
+    // Assess
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      MaximumRetryAttempts: 3,
+      MaximumRecordAgeInSeconds: 21_600,
+    });
   });
 
   it('builds an on-demand stream when asked', () => {
