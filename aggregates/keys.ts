@@ -1,7 +1,11 @@
 /**
  * Every key and attribute name of the `aggregates`, ledger and state tables, in one place.
  *
- * Access patterns (GetItem and Query only; Scan only in compaction):
+ * Access patterns (GetItem and Query only; the dashboard and the processors never Scan. Scans:
+ * compaction reads every customer and location-day; rarer operator commands scan too: `retract`
+ * for file versions, `reconcile` for file versions and every aggregates item, `rebuild` to copy a
+ * table, `status` to count items locally (DescribeTable on AWS), and the poller once to fold an
+ * old ledger layout):
  *
  * | item | pk | sk | read by |
  * |---|---|---|---|
