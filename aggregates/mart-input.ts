@@ -154,7 +154,8 @@ function locationDay(item: AggregateItem): LocationDay | null {
 
 /**
  * The marts' input from every aggregates item (a Scan's pages, in any order). Customer rollups
- * are `null`: the processors keep every day; compaction folds days before the horizon later.
+ * are `null`: the processors keep every day, and nothing folds days before a horizon yet (README,
+ * "Customer history is kept whole").
  *
  * @example
  * const { customers, locationDays } = itemsToMartInput(scannedItems);
