@@ -199,6 +199,14 @@ export async function runShardProcessors(
     let lastStatusAt = now();
     /** Records and orders of the batches since the last status write. */
     let sinceStatus = { records: 0, orders: 0, startedAt: Number.POSITIVE_INFINITY };
+    /** Records and orders per second of the batches since the last status write, over the time since. */
+    const windowRates = (): { recordsPerSecond: number; ordersPerSecond: number } => {
+      const seconds = Math.max(now() - Math.min(sinceStatus.startedAt, lastStatusAt), 1) / 1000;
+      return {
+        recordsPerSecond: Math.round(sinceStatus.records / seconds),
+        ordersPerSecond: Math.round(sinceStatus.orders / seconds),
+      };
+    };
     const maxRecords = options.batchMaxRecords ?? processorDefaults.batchMaxRecords;
     let inFlight = 0;
     let wake: (() => void) | undefined;
@@ -301,14 +309,9 @@ export async function runShardProcessors(
       // The first batch after a failure writes the status at once, clearing the error.
       const recovered = batch.length > 0 && restarts.delete(shardId);
       if (recovered || now() - lastStatusAt >= STATUS_EVERY_MS) {
-        const seconds = Math.max(now() - Math.min(sinceStatus.startedAt, lastStatusAt), 1) / 1000;
+        const rates = windowRates();
         lastStatusAt = now();
-        await store.saveShardStatus(shardId, {
-          lagMs,
-          iteratorAgeMs,
-          recordsPerSecond: Math.round(sinceStatus.records / seconds),
-          ordersPerSecond: Math.round(sinceStatus.orders / seconds),
-        });
+        await store.saveShardStatus(shardId, { lagMs, iteratorAgeMs, ...rates });
         sinceStatus = { records: 0, orders: 0, startedAt: Number.POSITIVE_INFINITY };
       }
       inFlight -= records.length;
@@ -329,8 +332,12 @@ export async function runShardProcessors(
       await flushing;
       throw error;
     }
-    if (shardClosed) await store.saveShardStatus(shardId, { done: true, lagMs: 0, iteratorAgeMs: 0 });
-    else await store.saveShardStatus(shardId, { lagMs, iteratorAgeMs });
+    // The last status carries the rates of the batches since the one before (a run shorter than
+    // STATUS_EVERY_MS wrote none); with no batch since, the rates last written stay.
+    const rates = sinceStatus.records > 0 ? windowRates() : {};
+    if (shardClosed)
+      await store.saveShardStatus(shardId, { done: true, lagMs: 0, iteratorAgeMs: 0, ...rates });
+    else await store.saveShardStatus(shardId, { lagMs, iteratorAgeMs, ...rates });
   };
 
   /** The shard's status item carries the error until a batch succeeds (best effort). */

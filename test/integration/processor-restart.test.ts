@@ -196,4 +196,32 @@ describe('the long-running shard processor after a failure', () => {
     }
     expect(lagReport(after, 250, Date.now()).behind).toBe(false);
   }, 30_000);
+
+  it('leaves the rates of a short run in the status items, so lag shows them', async () => {
+    // Prepare: a run shorter than the one second between a busy shard's status writes
+    const names = await freshStream();
+    await putRecords(embedded.clients.kinesis, names.ordersStream, orderRecords(sampleEvents(20, 15)));
+    const store = new DynamoShardStore(embedded.clients.doc, names, { streamName: names.ordersStream });
+    // Act
+    const summary = await runShardProcessors(embedded.clients.kinesis, embedded.clients.doc, names, {
+      ...FAST,
+      untilCaughtUp: true,
+    });
+    const after = await readShardLag(embedded.clients.kinesis, store, names.ordersStream, Date.now());
+    // Assess: every shard that had records has non-zero rates, and the lag table prints them
+    const report = lagReport(after, 60_000, Date.now());
+    for (const shard of summary.shards) {
+      expect(shard.records).toBeGreaterThan(0);
+      const state = after.find((candidate) => candidate.shardId === shard.shardId)!;
+      expect(state.recordsPerSecond).toBeGreaterThan(0);
+      expect(state.ordersPerSecond).toBeGreaterThan(0);
+      expect(state.ordersPerSecond).toBeLessThanOrEqual(state.recordsPerSecond!);
+      const line = report.lines.find((candidate) => candidate.startsWith(shard.shardId))!;
+      // shard, lag ms, iterator age ms, behind latest ms, records/s, orders/s, checkpoint…
+      expect(line.split(/\s+/).slice(4, 6)).toEqual([
+        String(state.recordsPerSecond),
+        String(state.ordersPerSecond),
+      ]);
+    }
+  }, 30_000);
 });
