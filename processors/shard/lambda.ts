@@ -4,7 +4,9 @@
  * position and the iterator age too, for `tillstream lag`). Partial batch responses
  * (`ReportBatchItemFailures`): on any failure the lowest sequence number of the batch is reported,
  * so the mapping retries from there (a replay the flush absorbs exactly); a failed batch is never
- * reported as a success. Poison records are kept in the state table and skipped.
+ * reported as a success. Poison records are kept in the state table and skipped. A failed
+ * invocation records its error in the shard's status item (`FAILING` in `tillstream lag`) until
+ * an invocation succeeds.
  */
 import type { BatchRecord } from '../../aggregates/batch.js';
 import { type AwsClients, createClients } from '../../shared/aws/clients.js';
@@ -75,7 +77,54 @@ export async function processKinesisEvent(
     log(
       `batch from ${lowest} failed, to be retried: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
     );
+    await recordFailure(event, error, store, log);
     return { batchItemFailures: [{ itemIdentifier: lowest }] };
+  }
+}
+
+/** The shards of an invocation's records (the event source mapping sends one shard's only). */
+function shardsOf(event: KinesisStreamEvent): Set<string> {
+  return new Set(event.Records.map((record) => record.eventID.slice(0, record.eventID.indexOf(':'))));
+}
+
+/** A shard's records in the invocation. */
+function recordsOf(event: KinesisStreamEvent, shardId: string): KinesisEventRecord[] {
+  return event.Records.filter((record) => record.eventID.startsWith(`${shardId}:`));
+}
+
+/** The age of the newest of `records` at `now` (epoch ms), when Kinesis gave their arrival times. */
+function iteratorAgeMs(records: readonly KinesisEventRecord[], now: number): number | undefined {
+  const newest = records.reduce(
+    (max, record) => Math.max(max, (record.kinesis.approximateArrivalTimestamp ?? 0) * 1000),
+    0,
+  );
+  return newest > 0 ? Math.max(0, Math.round(now - newest)) : undefined;
+}
+
+/**
+ * Records the error of a failed invocation in its shard's status item, as the local runner does,
+ * so `tillstream lag` and `tillstream status` show the shard `FAILING` until an invocation
+ * succeeds (its progress write clears the error). Best effort: a failed write is logged, and the
+ * batch is reported failed all the same.
+ */
+async function recordFailure(
+  event: KinesisStreamEvent,
+  error: unknown,
+  store: DynamoShardStore,
+  log: (message: string) => void,
+): Promise<void> {
+  const errorAt = Date.now();
+  for (const shardId of shardsOf(event)) {
+    const age = iteratorAgeMs(recordsOf(event, shardId), errorAt);
+    try {
+      await store.saveShardStatus(shardId, {
+        error: String(error),
+        errorAt,
+        ...(age === undefined ? {} : { iteratorAgeMs: age }),
+      });
+    } catch (statusError) {
+      log(`shard ${shardId}: status not saved: ${String(statusError)}`);
+    }
   }
 }
 
@@ -96,9 +145,9 @@ async function recordProgress(
 ): Promise<void> {
   const now = Date.now();
   // Every shard of the invocation, up to its last record: poison records (kept aside) included.
-  const shards = new Set(event.Records.map((record) => record.eventID.slice(0, record.eventID.indexOf(':'))));
-  for (const shardId of shards) {
-    const records = event.Records.filter((record) => record.eventID.startsWith(`${shardId}:`));
+  // A status without an error clears the one a failed invocation recorded.
+  for (const shardId of shardsOf(event)) {
+    const records = recordsOf(event, shardId);
     // BigInt: Math.max takes no sequence number.
     let last = 0n;
     for (const record of records) {
@@ -107,16 +156,13 @@ async function recordProgress(
     }
     const lastSequence = last.toString();
     const ordersChanged = ordersChangedByShard.get(shardId) ?? 0;
-    const newest = records.reduce(
-      (max, record) => Math.max(max, (record.kinesis.approximateArrivalTimestamp ?? 0) * 1000),
-      0,
-    );
+    const age = iteratorAgeMs(records, now);
     const since = lastProgress.get(shardId);
     const seconds = since === undefined ? undefined : Math.max(now - since, 1_000) / 1000;
     lastProgress.set(shardId, now);
     try {
       await store.saveProgress(shardId, lastSequence, {
-        ...(newest > 0 ? { iteratorAgeMs: Math.max(0, Math.round(now - newest)) } : {}),
+        ...(age === undefined ? {} : { iteratorAgeMs: age }),
         ...(seconds === undefined
           ? {}
           : {

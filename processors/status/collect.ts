@@ -22,9 +22,10 @@ import { type ResourceNames, tableNames } from '../../shared/resources.js';
 import { readManifest } from '../compaction/snapshot.js';
 import { ReadModel } from '../dashboard/read-model.js';
 import { DynamoShardStore } from '../shard/dynamo-store.js';
-import { readShardLag, shardLagMs } from '../shard/lag.js';
+import { readShardLag, type ShardLag, shardLagMs } from '../shard/lag.js';
 import {
   type RowFacts,
+  type ShardFacts,
   type SnapshotFacts,
   type StatusReport,
   statusReport,
@@ -145,15 +146,7 @@ export async function collectStatus(deps: StatusDependencies): Promise<StatusRep
       })),
     },
     rows,
-    shards: shards.map((shard) => ({
-      shardId: shard.shardId,
-      lagMs: shardLagMs(shard) ?? null,
-      checkpoint: shard.checkpoint ?? null,
-      checkpointAt: iso(shard.checkpointAt),
-      updatedAt: iso(shard.updatedAt),
-      done: shard.done ?? false,
-      error: shard.error ?? null,
-    })),
+    shards: shards.map(shardFacts),
     maxShardLagMs: settings.maxShardLagMs,
     poisonRecords,
     snapshot,
@@ -170,6 +163,19 @@ export async function collectStatus(deps: StatusDependencies): Promise<StatusRep
     },
     tables,
   });
+}
+
+/** A shard's row of the report, from its status item (and its backlog, when read from the stream). */
+export function shardFacts(shard: ShardLag): ShardFacts {
+  return {
+    shardId: shard.shardId,
+    lagMs: shardLagMs(shard) ?? null,
+    checkpoint: shard.checkpoint ?? null,
+    checkpointAt: iso(shard.checkpointAt),
+    updatedAt: iso(shard.updatedAt),
+    done: shard.done ?? false,
+    error: shard.error ?? null,
+  };
 }
 
 /**
