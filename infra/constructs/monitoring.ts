@@ -11,7 +11,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { MetricName, metricsNamespace, ServiceName } from '../../shared/aws/powertools.js';
+import { MetricDimension, MetricName, metricsNamespace, ServiceName } from '../../shared/aws/powertools.js';
 import type { ResolvedStackProps } from '../props.js';
 import { BUCKET_METRICS_ID, type PipelineStorage } from './storage.js';
 
@@ -98,6 +98,15 @@ export class PipelineMonitoring extends Construct {
       statistic: cloudwatch.Stats.MAXIMUM,
       period: Duration.hours(1),
     });
+    // Per shard, from the shard processor's EMF metrics: one line per shard id the search finds
+    // (shards change with resharding, so they are not listed here), labelled with it.
+    const byShard = (metricName: MetricName, statistic: string, label: string) =>
+      new cloudwatch.MathExpression({
+        expression: `SEARCH('{${metricsNamespace(props.environmentName)},service,${MetricDimension.Shard}} MetricName="${metricName}" service="${ServiceName.ShardProcessor}"', '${statistic}', 60)`,
+        usingMetrics: {},
+        label: `${label} \${PROP('Dim.${MetricDimension.Shard}')}`,
+        period: Duration.minutes(1),
+      });
     const snapshotsWritten = new cloudwatch.Metric({
       namespace: metricsNamespace(props.environmentName),
       metricName: MetricName.SnapshotsWritten,
@@ -191,6 +200,13 @@ export class PipelineMonitoring extends Construct {
             period: Duration.minutes(1),
           }),
         ],
+        leftAnnotations: [{ value: props.alarms.iteratorAgeMs, label: 'alarm' }],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Iterator age by shard (ms) and records per second by shard',
+        left: [byShard(MetricName.IteratorAge, 'Maximum', 'iterator age')],
+        right: [byShard(MetricName.RecordsPerSecond, 'Average', 'records/s')],
         leftAnnotations: [{ value: props.alarms.iteratorAgeMs, label: 'alarm' }],
         width: 12,
       }),

@@ -24,14 +24,33 @@ export const MetricName = {
   RowsQuarantined: 'RowsQuarantined',
   /** Poller: order events put on the stream in one cycle. */
   RecordsPut: 'RecordsPut',
-  /** Shard processor: records of one invocation. */
+  /** Shard processor: records of one invocation; per invocation (`service`) and per shard (`service`, `shard`). */
   RecordsProcessed: 'RecordsProcessed',
-  /** Shard processor: 1 when an invocation reported a batch item failure (to be retried). */
+  /**
+   * Shard processor: 1 when an invocation reported a batch item failure (to be retried), else 0.
+   * Per invocation (`service`) and per shard (`service`, `shard`).
+   */
   BatchesFailed: 'BatchesFailed',
+  /**
+   * Shard processor, per shard: the age in ms of the invocation's newest record when the
+   * invocation finished (from the records' arrival times), as the shard's status item records it.
+   */
+  IteratorAge: 'IteratorAge',
+  /** Shard processor, per shard: the invocation's records over its processing time (applied batches only). */
+  RecordsPerSecond: 'RecordsPerSecond',
+  /** Shard processor, per shard: orders changed by the invocation over its processing time (applied batches only). */
+  OrdersPerSecond: 'OrdersPerSecond',
   /** Poller: location × local date uploads overdue after the cycle (closed days excluded); the alarm fires at ≥ 1. */
   MissingUploads: 'MissingUploads',
 } as const;
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];
+
+/** Dimensions a handler adds to some of its metrics, besides `service` (which Powertools adds to all). */
+export const MetricDimension = {
+  /** Shard processor: the Kinesis shard id of the records (`shardId-000000000000`). */
+  Shard: 'shard',
+} as const;
+export type MetricDimension = (typeof MetricDimension)[keyof typeof MetricDimension];
 
 /** The CloudWatch namespace of an environment's metrics, so `dev` and `prod` in one account never mix. */
 export function metricsNamespace(environmentName: string): string {

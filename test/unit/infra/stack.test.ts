@@ -387,6 +387,39 @@ describe.each([
     }
   });
 
+  it("graphs the shard processor's iterator age and records per second by shard on the dashboard", () => {
+    // Prepare: the dashboard body, its tokens (stream and function names) replaced by a placeholder
+    const [dashboard] = Object.values(resourcesOfType(template, 'AWS::CloudWatch::Dashboard'));
+    const parts = (dashboard!.Properties['DashboardBody'] as { 'Fn::Join': [string, unknown[]] })[
+      'Fn::Join'
+    ][1];
+    const body = JSON.parse(parts.map((part) => (typeof part === 'string' ? part : 'TOKEN')).join('')) as {
+      widgets: { properties: { title?: string; metrics?: unknown[][] } }[];
+    };
+    // Act
+    const widget = body.widgets.find((candidate) =>
+      candidate.properties.title?.startsWith('Iterator age by shard'),
+    );
+    // Assess: one search per metric, over the shard dimension of the processor's metrics
+    const search = (metricName: string, statistic: string) =>
+      `SEARCH('{${metricsNamespace(environment)},service,shard} MetricName="${metricName}" service="${ServiceName.ShardProcessor}"', '${statistic}', 60)`;
+    expect(widget?.properties.metrics).toEqual([
+      [
+        expect.objectContaining({
+          expression: search(MetricName.IteratorAge, 'Maximum'),
+          // CloudWatch's dynamic label: the shard id of each line.
+          label: `iterator age \${PROP('Dim.shard')}`,
+        }),
+      ],
+      [
+        expect.objectContaining({
+          expression: search(MetricName.RecordsPerSecond, 'Average'),
+          yAxis: 'right',
+        }),
+      ],
+    ]);
+  });
+
   it('grants least privilege: no `*` action or resource, no delete on the raw layer, no managed policies', () => {
     // Prepare
     const statements = policyStatements(template);
