@@ -83,9 +83,11 @@ describe('Lambda handler', () => {
     // Prepare
     dynamo.on(BatchGetCommand).resolves({ Responses: {} });
     dynamo.on(UpdateCommand).rejects(Object.assign(new Error('boom'), { name: 'InternalServerError' }));
-    // Act
+    // Act: the records out of order, so that the lowest is not the first (nor the last)
+    const event = kinesisEvent(events, 4_959_000_000_000_000_000_000n);
+    const [lowest, ...rest] = event.Records;
     const response = await processKinesisEvent(
-      kinesisEvent(events, 4_959_000_000_000_000_000_000n),
+      { Records: [...rest.slice(0, 1), lowest!, ...rest.slice(1)] },
       store(),
       () => {},
     );
