@@ -83,9 +83,18 @@ export class PipelineMonitoring extends Construct {
     });
     const invocations = functions.processor.metricInvocations({ period: Duration.minutes(5) });
     const errors = functions.processor.metricErrors({ period: Duration.minutes(5) });
+    // A failing batch does not fail the invocation: the handler reports it in its response
+    // (partial batch failure), so Lambda's Errors misses it and the handler's BatchesFailed counts it.
+    const batchesFailed = new cloudwatch.Metric({
+      namespace: metricsNamespace(props.environmentName),
+      metricName: MetricName.BatchesFailed,
+      dimensionsMap: { service: ServiceName.ShardProcessor },
+      statistic: cloudwatch.Stats.SUM,
+      period: Duration.minutes(5),
+    });
     const errorRate = new cloudwatch.MathExpression({
-      expression: 'IF(invocations > 0, 100 * errors / invocations, 0)',
-      usingMetrics: { invocations, errors },
+      expression: 'IF(invocations > 0, 100 * (errors + FILL(batchesFailed, 0)) / invocations, 0)',
+      usingMetrics: { invocations, errors, batchesFailed },
       label: 'Processor error rate (%)',
       period: Duration.minutes(5),
     });

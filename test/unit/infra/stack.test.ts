@@ -331,7 +331,9 @@ describe.each([
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Metrics: Match.arrayWith([
-        Match.objectLike({ Expression: 'IF(invocations > 0, 100 * errors / invocations, 0)' }),
+        Match.objectLike({
+          Expression: 'IF(invocations > 0, 100 * (errors + FILL(batchesFailed, 0)) / invocations, 0)',
+        }),
         Match.objectLike({
           Id: 'errors',
           MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'Errors' }) }),
@@ -385,6 +387,26 @@ describe.each([
         { Ref: logicalIdOf(template, 'AWS::SNS::Topic', 'MonitoringAlarmTopic') },
       ]);
     }
+  });
+
+  it('counts a batch the handler reports failed (a partial batch response, not a function error) in the error rate', () => {
+    // Assess: the handler catches every flush error and returns batchItemFailures, so Lambda's
+    // Errors stays 0 for a failing batch; only its BatchesFailed metric counts it.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmDescription: Match.stringLikeRegexp('shard-processor invocations failed'),
+      Metrics: Match.arrayWith([
+        Match.objectLike({
+          MetricStat: Match.objectLike({
+            Metric: {
+              Namespace: metricsNamespace(environment),
+              MetricName: MetricName.BatchesFailed,
+              Dimensions: [{ Name: 'service', Value: ServiceName.ShardProcessor }],
+            },
+            Stat: 'Sum',
+          }),
+        }),
+      ]),
+    });
   });
 
   it("graphs the shard processor's iterator age and records per second by shard on the dashboard", () => {
