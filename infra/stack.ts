@@ -173,6 +173,18 @@ export class TillstreamStack extends Stack {
         onFailure: new sources.S3OnFailureDestination(storage.failedBatchesBucket),
       }),
     );
+    if (settings.processor.maxRecordAge === undefined) {
+      // −1 (no age limit) said outright rather than left out: a mapping deployed with a limit
+      // might keep it when the property merely disappears from the template. CDK's Duration
+      // cannot say −1.
+      const mapping = this.processor.function.node
+        .findAll()
+        .find(
+          (child): child is lambda.CfnEventSourceMapping => child instanceof lambda.CfnEventSourceMapping,
+        );
+      if (mapping === undefined) throw new Error('the shard processor has no event source mapping');
+      mapping.maximumRecordAgeInSeconds = -1;
+    }
 
     this.compaction = new PipelineFunction(this, 'Compaction', {
       ...functionDefaults,

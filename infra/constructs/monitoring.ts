@@ -77,8 +77,21 @@ export class PipelineMonitoring extends Construct {
       this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
     }
 
-    const iteratorAgeMetric = storage.ordersStream.metricGetRecordsIteratorAgeMilliseconds({
+    const streamIteratorAge = storage.ordersStream.metricGetRecordsIteratorAgeMilliseconds({
       statistic: cloudwatch.Stats.MAXIMUM,
+      period: Duration.minutes(1),
+    });
+    const processorIteratorAge = functions.processor.metric('IteratorAge', {
+      statistic: cloudwatch.Stats.MAXIMUM,
+      period: Duration.minutes(1),
+    });
+    // The larger of the stream's and the processor's: while a failing batch is retried (without
+    // bound), the mapping invokes the function again with the same records, whose age Lambda's
+    // IteratorAge shows growing, and may read nothing from the stream meanwhile.
+    const iteratorAgeMetric = new cloudwatch.MathExpression({
+      expression: 'MAX([FILL(streamAge, 0), FILL(processorAge, 0)])',
+      usingMetrics: { streamAge: streamIteratorAge, processorAge: processorIteratorAge },
+      label: 'Shard lag (ms)',
       period: Duration.minutes(1),
     });
     const invocations = functions.processor.metricInvocations({ period: Duration.minutes(5) });
@@ -202,13 +215,7 @@ export class PipelineMonitoring extends Construct {
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 24 }),
       new cloudwatch.GraphWidget({
         title: 'Shard lag (ms)',
-        left: [
-          iteratorAgeMetric,
-          functions.processor.metric('IteratorAge', {
-            statistic: cloudwatch.Stats.MAXIMUM,
-            period: Duration.minutes(1),
-          }),
-        ],
+        left: [streamIteratorAge, processorIteratorAge],
         leftAnnotations: [{ value: props.alarms.iteratorAgeMs, label: 'alarm' }],
         width: 12,
       }),

@@ -272,8 +272,8 @@ describe.each([
       BisectBatchOnFunctionError: true,
       // −1: a failing batch is retried until it succeeds or its records leave the stream.
       MaximumRetryAttempts: -1,
-      // Unset: no record age at which a batch is given up.
-      MaximumRecordAgeInSeconds: Match.absent(),
+      // −1: no record age at which a batch is given up (said outright, so a deployed limit is reset).
+      MaximumRecordAgeInSeconds: -1,
       ParallelizationFactor: 1,
       DestinationConfig: {
         OnFailure: {
@@ -316,16 +316,35 @@ describe.each([
       Threshold: 1,
     });
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    // Shard lag: the larger of the stream's iterator age and the processor's (which grows while a
+    // failing batch is retried).
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'AWS/Kinesis',
-      MetricName: 'GetRecords.IteratorAgeMilliseconds',
-      Dimensions: [
-        {
-          Name: 'StreamName',
-          Value: { Ref: logicalIdOf(template, 'AWS::Kinesis::Stream', 'StorageOrdersStream') },
-        },
-      ],
-      Statistic: 'Maximum',
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: 'MAX([FILL(streamAge, 0), FILL(processorAge, 0)])' }),
+        Match.objectLike({
+          Id: 'streamAge',
+          MetricStat: Match.objectLike({
+            Metric: {
+              Namespace: 'AWS/Kinesis',
+              MetricName: 'GetRecords.IteratorAgeMilliseconds',
+              Dimensions: [
+                {
+                  Name: 'StreamName',
+                  Value: { Ref: logicalIdOf(template, 'AWS::Kinesis::Stream', 'StorageOrdersStream') },
+                },
+              ],
+            },
+            Stat: 'Maximum',
+          }),
+        }),
+        Match.objectLike({
+          Id: 'processorAge',
+          MetricStat: Match.objectLike({
+            Metric: Match.objectLike({ Namespace: 'AWS/Lambda', MetricName: 'IteratorAge' }),
+            Stat: 'Maximum',
+          }),
+        }),
+      ]),
       Threshold: 300_000,
       ComparisonOperator: 'GreaterThanThreshold',
     });
