@@ -376,15 +376,17 @@ export class DynamoShardStore implements ShardStore {
 
   /**
    * Records, in one write, the last sequence a Lambda invocation applied and the shard's status,
-   * for `tillstream lag` (the event source mapping keeps the position it reads from). A write that
-   * would move the recorded sequence back (an older invocation finishing late) is dropped: it
-   * would only make the shard look further behind.
+   * for `tillstream lag` (the event source mapping keeps the position it reads from). A
+   * successful invocation that ends behind the recorded sequence (a replay of part of a batch the
+   * mapping split in two) leaves the sequence as it is, which would only make the shard look
+   * further behind, and writes the status alone: it clears the error a failed invocation left.
    */
   async saveProgress(shardId: string, sequence: string, status: ShardStatus): Promise<void> {
     try {
       await this.writeCheckpoint(shardId, sequence, status);
     } catch (error) {
       if (!(error instanceof CheckpointRegressionError)) throw error;
+      await this.saveShardStatus(shardId, status);
     }
   }
 

@@ -2,7 +2,7 @@
  * The DynamoDB shard store's requests, with a mocked SDK: the ledger's batch puts and what a batch
  * request leaves unprocessed, and the shape of the item conditions.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   BatchWriteCommand,
@@ -45,6 +45,22 @@ describe('DynamoShardStore', () => {
       streamName: names.ordersStream,
       retry: { maxAttempts, sleep: noWait },
     });
+
+  it("clears a failed invocation's error even when a success ends behind the recorded sequence", async () => {
+    // Prepare: the checkpoint's condition fails (the recorded sequence is ahead)
+    dynamo.on(UpdateCommand).resolves({});
+    dynamo
+      .on(UpdateCommand, { ConditionExpression: 'attribute_not_exists(#key) OR #key <= :key' })
+      .rejects(new ConditionalCheckFailedException({ message: 'behind', $metadata: {} }));
+    // Act
+    await store().saveProgress('shardId-000000000001', '150', { iteratorAgeMs: 40 });
+    // Assess: the status alone, without the checkpoint, removing the error
+    const updates = dynamo.commandCalls(UpdateCommand).map((call) => call.args[0].input);
+    expect(updates).toHaveLength(2);
+    expect(updates[1]?.ConditionExpression).toBeUndefined();
+    expect(updates[1]?.UpdateExpression).toContain('REMOVE #error, #errorAt');
+    expect(updates[1]?.UpdateExpression).not.toContain('#cp');
+  });
 
   it('writes the ledger in batch puts of at most 25 states, each one version up', async () => {
     // Prepare
