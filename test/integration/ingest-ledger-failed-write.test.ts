@@ -8,15 +8,14 @@
  * as pending and be quarantined as `orphan_option`: its money would never reach the aggregates.
  */
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  type IngestTestStack,
   ITEMS_HEADER,
   inputFolder,
   OPTIONS_HEADER,
   readStream,
-  startIngestStack,
   streamRows,
+  useIngestStack,
 } from '../support/ingest-stack.js';
 
 const T0 = Date.parse('2023-08-20T12:00:00Z');
@@ -25,13 +24,7 @@ const DAY = 86_400_000;
 const ORDERS = Array.from({ length: 26 }, (_, index) => `O${String(index + 1).padStart(2, '0')}`);
 
 describe('a ledger write that fails part way', () => {
-  let stack: IngestTestStack;
-  beforeAll(async () => {
-    stack = await startIngestStack();
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  const stack = useIngestStack();
 
   it('leaves no request in flight to overwrite the next poll’s claims', async () => {
     // Prepare

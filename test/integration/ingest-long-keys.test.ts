@@ -5,28 +5,21 @@
  * either can exceed DynamoDB's key limits (1,024 bytes for a sort key, 2,048 for a partition key);
  * such a key would fail the poll every time, and no later file would ever be ingested.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MAX_ID_LENGTH } from '../../shared/input/validate.js';
 import {
-  type IngestTestStack,
   ITEMS_HEADER,
   inputFolder,
   OPTIONS_HEADER,
   readStream,
-  startIngestStack,
   streamRows,
+  useIngestStack,
 } from '../support/ingest-stack.js';
 
 const T0 = Date.parse('2023-08-20T12:00:00Z');
 
 describe('keys of long non-ASCII ids and names', () => {
-  let stack: IngestTestStack;
-  beforeAll(async () => {
-    stack = await startIngestStack();
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  const stack = useIngestStack();
 
   it('is kept pending and joins its line later, without blocking the poller', async () => {
     // Prepare: 120 Japanese characters (valid: under MAX_NAME_LENGTH = 1,000) = 1,080 encoded bytes.

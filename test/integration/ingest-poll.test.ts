@@ -1,20 +1,19 @@
 import { mkdir, mkdtemp, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PollStep } from '../../ingest/poll.js';
 import type { IngestReport } from '../../ingest/report.js';
 import { PollerState } from '../../ingest/state.js';
 import type { Settings } from '../../shared/config.js';
 import type { ResourceNames } from '../../shared/resources.js';
 import {
-  type IngestTestStack,
   listKeys,
   readObject,
   readReports,
   readStream,
-  startIngestStack,
   streamRows,
+  useIngestStack,
 } from '../support/ingest-stack.js';
 
 const ITEMS_HEADER =
@@ -82,14 +81,7 @@ function reportOf(reports: readonly IngestReport[], pathName: string): IngestRep
 }
 
 describe('poll cycle over a local folder, on the emulated S3, Kinesis and DynamoDB', () => {
-  let stack: IngestTestStack;
-
-  beforeAll(async () => {
-    stack = await startIngestStack();
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  const stack = useIngestStack();
 
   const poll = (
     names: ResourceNames,

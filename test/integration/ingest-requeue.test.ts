@@ -2,34 +2,21 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ReportInvariantError } from '../../ingest/errors.js';
 import { createFolderSource } from '../../ingest/folder/source.js';
 import { runPollCycle } from '../../ingest/poll.js';
 import { formatQuarantine, listQuarantinedRows } from '../../ingest/quarantine.js';
 import type { IngestReport } from '../../ingest/report.js';
 import { runRequeue } from '../../ingest/requeue.js';
-import {
-  type IngestTestStack,
-  listKeys,
-  readObject,
-  readStream,
-  startIngestStack,
-  streamRows,
-} from '../support/ingest-stack.js';
+import { listKeys, readObject, readStream, streamRows, useIngestStack } from '../support/ingest-stack.js';
 
 const HEADER =
   'APP_NAME,RESTAURANT_ID,CREATION_TIME_UTC,ORDER_ID,USER_ID,PRINTED_CARD_NUMBER,IS_LOYALTY,CURRENCY,LINEITEM_ID,ITEM_CATEGORY,ITEM_NAME,ITEM_PRICE,ITEM_QUANTITY';
 const T0 = Date.parse('2023-08-20T12:00:00Z');
 
 describe('requeue of quarantined rows', () => {
-  let stack: IngestTestStack;
-  beforeAll(async () => {
-    stack = await startIngestStack();
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  const stack = useIngestStack();
 
   it('streams a row fixed in the quarantine file once, and updates its report', async () => {
     // Prepare

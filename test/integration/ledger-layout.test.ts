@@ -2,23 +2,17 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ClaimStatus, keyString, lineKey, optionKey, RowKind } from '../../ingest/identity.js';
 import { ensureLedgerLayout, ORDER_CLAIMS_SK, readClaims } from '../../ingest/ledger.js';
-import { type IngestTestStack, readReports, startIngestStack } from '../support/ingest-stack.js';
+import { readReports, useIngestStack } from '../support/ingest-stack.js';
 
 const HEADER =
   'APP_NAME,RESTAURANT_ID,CREATION_TIME_UTC,ORDER_ID,USER_ID,PRINTED_CARD_NUMBER,IS_LOYALTY,CURRENCY,LINEITEM_ID,ITEM_CATEGORY,ITEM_NAME,ITEM_PRICE,ITEM_QUANTITY';
 const T0 = Date.parse('2023-08-20T12:00:00Z');
 
 describe('a ledger written one item per identity (the layout before order items)', () => {
-  let stack: IngestTestStack;
-  beforeAll(async () => {
-    stack = await startIngestStack();
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  const stack = useIngestStack();
 
   it('is folded into order items once, and its claims still settle duplicates', async () => {
     // Prepare

@@ -1,20 +1,14 @@
 import { mkdir, mkdtemp, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { optionKey } from '../../ingest/identity.js';
 import { PollStep } from '../../ingest/poll.js';
 import { assertCountsAddUp } from '../../ingest/report.js';
 import { type PendingOption, PollerState } from '../../ingest/state.js';
 import type { Settings } from '../../shared/config.js';
 import type { ResourceNames } from '../../shared/resources.js';
-import {
-  type IngestTestStack,
-  readReports,
-  readStream,
-  startIngestStack,
-  streamRows,
-} from '../support/ingest-stack.js';
+import { readReports, readStream, streamRows, useIngestStack } from '../support/ingest-stack.js';
 
 const ITEMS_HEADER =
   'APP_NAME,RESTAURANT_ID,CREATION_TIME_UTC,ORDER_ID,USER_ID,PRINTED_CARD_NUMBER,IS_LOYALTY,CURRENCY,LINEITEM_ID,ITEM_CATEGORY,ITEM_NAME,ITEM_PRICE,ITEM_QUANTITY';
@@ -70,14 +64,7 @@ function expectedRows(days: number): string[] {
 }
 
 describe('poll cycle with more deferred options files than it keeps in memory', () => {
-  let stack: IngestTestStack;
-
-  beforeAll(async () => {
-    stack = await startIngestStack();
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  const stack = useIngestStack();
 
   const poll = (
     names: ResourceNames,

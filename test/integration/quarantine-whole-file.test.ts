@@ -1,18 +1,12 @@
 /** `tillstream quarantine` lists a file quarantined whole (row 0), as well as its rows. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { listQuarantinedRows } from '../../ingest/quarantine.js';
-import { type IngestTestStack, inputFolder, startIngestStack } from '../support/ingest-stack.js';
+import { inputFolder, useIngestStack } from '../support/ingest-stack.js';
 
 const T0 = Date.parse('2023-08-20T12:00:00Z');
 
 describe('tillstream quarantine and whole files set aside by the parse', () => {
-  let stack: IngestTestStack;
-  beforeAll(async () => {
-    stack = await startIngestStack();
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  const stack = useIngestStack();
 
   it('lists an items export that lacks a column (missing_column, row 0)', async () => {
     // Prepare: an order_items export without ITEM_QUANTITY

@@ -3,30 +3,23 @@
  * its report counts it quarantined). It must be listed by `tillstream quarantine` again and taken
  * by a later `requeue` once its line arrives, not hidden for good by the first requeue's marks.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { listQuarantinedRows } from '../../ingest/quarantine.js';
 import { runRequeue } from '../../ingest/requeue.js';
 import {
-  type IngestTestStack,
   ITEMS_HEADER,
   inputFolder,
   OPTIONS_HEADER,
   readStream,
-  startIngestStack,
   streamRows,
+  useIngestStack,
 } from '../support/ingest-stack.js';
 
 const T0 = Date.parse('2023-08-20T12:00:00Z');
 const DAY = 86_400_000;
 
 describe('a requeued orphan option that is orphaned again', () => {
-  let stack: IngestTestStack;
-  beforeAll(async () => {
-    stack = await startIngestStack();
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  const stack = useIngestStack();
 
   it('stays listed in quarantine and can be requeued once its line arrives', async () => {
     // Prepare

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand } from '@aws-sdk/client-kinesis';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll } from 'vitest';
 import { createFolderSource } from '../../ingest/folder/source.js';
 import { type PollDependencies, type PollResult, runPollCycle } from '../../ingest/poll.js';
 import type { IngestReport } from '../../ingest/report.js';
@@ -93,6 +94,38 @@ export async function startIngestStack(): Promise<IngestTestStack> {
       await stack.stop();
       await rm(stateDir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * The stack of a `describe` block: started before its tests and stopped after them. Use it inside
+ * the block; its members are read when a test runs.
+ */
+export function useIngestStack(): IngestTestStack {
+  let started: IngestTestStack | undefined;
+  beforeAll(async () => {
+    started = await startIngestStack();
+  });
+  afterAll(async () => {
+    await started?.stop();
+  });
+  const current = (): IngestTestStack => {
+    if (started === undefined) throw new Error('the ingest stack is not started yet');
+    return started;
+  };
+  return {
+    get stack() {
+      return current().stack;
+    },
+    get clients() {
+      return current().clients;
+    },
+    get stateDir() {
+      return current().stateDir;
+    },
+    resources: (settings) => current().resources(settings),
+    pollFolder: (dir, cycle) => current().pollFolder(dir, cycle),
+    stop: () => current().stop(),
   };
 }
 
