@@ -27,7 +27,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
-import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { orderContribution } from '../../aggregates/contribution.js';
 import { toLocalTime } from '../../aggregates/time.js';
@@ -35,7 +35,7 @@ import { type IdentityKey, keyString, type LedgerClaim, lineKey, optionKey } fro
 import { ensureLedgerLayout, readClaims, releaseClaim } from '../../ingest/ledger.js';
 import { runPollCycle } from '../../ingest/poll.js';
 import { putRecords, type StreamRecord } from '../../ingest/producer.js';
-import { getObjectBytes, getReport, putReport } from '../../ingest/raw-layer.js';
+import { getObjectBytes, getReport, listObjectKeys, putReport } from '../../ingest/raw-layer.js';
 import { FileStatus, type IngestReport } from '../../ingest/report.js';
 import { type BackoffOptions, mapLimit } from '../../ingest/retry.js';
 import type { FileSource } from '../../ingest/source.js';
@@ -538,21 +538,8 @@ async function reingestLaterFiles(
 /** The dates of every published snapshot (those with a manifest), ascending. */
 export async function publishedSnapshotDates(s3: S3Client, bucket: string): Promise<string[]> {
   const prefix = manifestKey('0000-00-00').replace(/0000-00-00\.json$/, '');
-  const dates: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(
-      new ListObjectsV2Command({
-        Bucket: bucket,
-        Prefix: prefix,
-        ...(token === undefined ? {} : { ContinuationToken: token }),
-      }),
-    );
-    for (const object of page.Contents ?? []) {
-      const date = object.Key?.slice(prefix.length).replace(/\.json$/, '');
-      if (date !== undefined && /^\d{4}-\d{2}-\d{2}$/.test(date)) dates.push(date);
-    }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token !== undefined);
-  return dates.sort();
+  const dates = (await listObjectKeys(s3, bucket, prefix)).map((key) =>
+    key.slice(prefix.length).replace(/\.json$/, ''),
+  );
+  return dates.filter((date) => /^\d{4}-\d{2}-\d{2}$/.test(date)).sort();
 }

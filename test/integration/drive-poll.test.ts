@@ -4,14 +4,7 @@ import { LocalDriveServer } from '../../ingest/drive/local-server.js';
 import { createDriveSource } from '../../ingest/drive/source.js';
 import { PollStep, runPollCycle } from '../../ingest/poll.js';
 import { PollerState } from '../../ingest/state.js';
-import {
-  type IngestTestStack,
-  listKeys,
-  readObject,
-  readStream,
-  startIngestStack,
-  streamRows,
-} from '../support/ingest-stack.js';
+import { listKeys, readObject, readStream, streamRows, useIngestStack } from '../support/ingest-stack.js';
 
 const HEADER =
   'APP_NAME,RESTAURANT_ID,CREATION_TIME_UTC,ORDER_ID,USER_ID,PRINTED_CARD_NUMBER,IS_LOYALTY,CURRENCY,LINEITEM_ID,ITEM_CATEGORY,ITEM_NAME,ITEM_PRICE,ITEM_QUANTITY';
@@ -21,17 +14,14 @@ const row = (order: string, line: string, price: string) =>
 const csv = (...rows: string[]) => `${HEADER}\n${rows.join('\n')}\n`;
 
 describe('poll cycle over Google Drive (local Drive API server, real @googleapis/drive client)', () => {
-  let stack: IngestTestStack;
+  const stack = useIngestStack();
   let server: LocalDriveServer;
-
   beforeAll(async () => {
-    stack = await startIngestStack();
     server = new LocalDriveServer();
     await server.start();
   });
   afterAll(async () => {
     await server?.stop();
-    await stack?.stop();
   });
 
   async function setup() {

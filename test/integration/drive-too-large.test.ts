@@ -13,7 +13,7 @@ import { createDriveSource } from '../../ingest/drive/source.js';
 import { runPollCycle } from '../../ingest/poll.js';
 import { rawKey } from '../../ingest/raw-layer.js';
 import type { FileSource } from '../../ingest/source.js';
-import { type IngestTestStack, listKeys, readObject, startIngestStack } from '../support/ingest-stack.js';
+import { listKeys, readObject, useIngestStack } from '../support/ingest-stack.js';
 
 const HEADER =
   'APP_NAME,RESTAURANT_ID,CREATION_TIME_UTC,ORDER_ID,USER_ID,PRINTED_CARD_NUMBER,IS_LOYALTY,CURRENCY,LINEITEM_ID,ITEM_CATEGORY,ITEM_NAME,ITEM_PRICE,ITEM_QUANTITY';
@@ -28,16 +28,14 @@ function bigExport(mib: number, price = '1.00'): Buffer {
 }
 
 describe('a Drive file over max_file_bytes', () => {
-  let stack: IngestTestStack;
+  const stack = useIngestStack();
   let server: LocalDriveServer;
   beforeAll(async () => {
-    stack = await startIngestStack();
     server = new LocalDriveServer();
     await server.start();
   });
   afterAll(async () => {
     await server?.stop();
-    await stack?.stop();
   });
 
   const driveSource = (root: string) =>
