@@ -98,13 +98,26 @@ export class PipelineMonitoring extends Construct {
     const errors = functions.processor.metricErrors({ period: Duration.minutes(5) });
     // A failing batch does not fail the invocation: the handler reports it in its response
     // (partial batch failure), so Lambda's Errors misses it and the handler's BatchesFailed counts it.
-    const batchesFailed = new cloudwatch.Metric({
-      namespace: metricsNamespace(props.environmentName),
-      metricName: MetricName.BatchesFailed,
-      dimensionsMap: { service: ServiceName.ShardProcessor },
-      statistic: cloudwatch.Stats.SUM,
-      period: Duration.minutes(5),
-    });
+    /** One of the functions' own metrics (Powertools, dimension `service`). */
+    const pipelineMetric = (
+      service: ServiceName,
+      metricName: MetricName,
+      statistic: string,
+      period: Duration,
+    ) =>
+      new cloudwatch.Metric({
+        namespace: metricsNamespace(props.environmentName),
+        metricName,
+        dimensionsMap: { service },
+        statistic,
+        period,
+      });
+    const batchesFailed = pipelineMetric(
+      ServiceName.ShardProcessor,
+      MetricName.BatchesFailed,
+      cloudwatch.Stats.SUM,
+      Duration.minutes(5),
+    );
     const errorRate = new cloudwatch.MathExpression({
       expression: 'IF(invocations > 0, 100 * (errors + FILL(batchesFailed, 0)) / invocations, 0)',
       usingMetrics: { invocations, errors, batchesFailed },
@@ -113,13 +126,12 @@ export class PipelineMonitoring extends Construct {
     });
     const failedBatchObjects = objectsWritten(storage.failedBatchesBucket, Duration.minutes(5));
     const quarantineObjects = objectsWritten(storage.quarantineBucket, Duration.hours(1));
-    const missingUploads = new cloudwatch.Metric({
-      namespace: metricsNamespace(props.environmentName),
-      metricName: MetricName.MissingUploads,
-      dimensionsMap: { service: ServiceName.Poller },
-      statistic: cloudwatch.Stats.MAXIMUM,
-      period: Duration.hours(1),
-    });
+    const missingUploads = pipelineMetric(
+      ServiceName.Poller,
+      MetricName.MissingUploads,
+      cloudwatch.Stats.MAXIMUM,
+      Duration.hours(1),
+    );
     // Per shard, from the shard processor's EMF metrics: one line per shard id the search finds
     // (shards change with resharding, so they are not listed here), labelled with it.
     const byShard = (metricName: MetricName, statistic: string, label: string) =>
@@ -129,13 +141,12 @@ export class PipelineMonitoring extends Construct {
         label: `${label} \${PROP('Dim.${MetricDimension.Shard}')}`,
         period: Duration.minutes(1),
       });
-    const snapshotsWritten = new cloudwatch.Metric({
-      namespace: metricsNamespace(props.environmentName),
-      metricName: MetricName.SnapshotsWritten,
-      dimensionsMap: { service: ServiceName.Compaction },
-      statistic: cloudwatch.Stats.SUM,
-      period: Duration.days(1),
-    });
+    const snapshotsWritten = pipelineMetric(
+      ServiceName.Compaction,
+      MetricName.SnapshotsWritten,
+      cloudwatch.Stats.SUM,
+      Duration.days(1),
+    );
 
     this.alarms = {
       iteratorAge: iteratorAgeMetric.createAlarm(this, 'IteratorAgeAlarm', {
